@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.alias;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.chain;
+
+import org.jspecify.annotations.NullMarked;

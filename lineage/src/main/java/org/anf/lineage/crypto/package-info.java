@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.crypto;
+
+import org.jspecify.annotations.NullMarked;

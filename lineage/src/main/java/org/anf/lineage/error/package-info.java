@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.error;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.kv;
+
+import org.jspecify.annotations.NullMarked;

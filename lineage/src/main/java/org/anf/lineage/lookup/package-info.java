@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.lookup;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.mutation;
+
+import org.jspecify.annotations.NullMarked;

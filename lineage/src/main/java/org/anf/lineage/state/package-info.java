@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.state;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,569 @@
+package org.anf.lineage.transition;
+
+import com.google.protobuf.ByteString;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.anf.lineage.alias.Alias;
+import org.anf.lineage.chain.Canonical;
+import org.anf.lineage.error.AnfException;
+import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.kv.Bytes;
+import org.anf.lineage.state.ScopeIds;
+import org.anf.lineage.state.StateKeys;
+import org.anf.lineage.uid.Uid;
+import org.anf.proto.v1.Delegation;
+import org.anf.proto.v1.EffectKind;
+import org.anf.proto.v1.ExportedEntry;
+import org.anf.proto.v1.Merge;
+import org.anf.proto.v1.MergeRole;
+import org.anf.proto.v1.Move;
+import org.anf.proto.v1.MoveRole;
+import org.anf.proto.v1.ObjectState;
+import org.anf.proto.v1.ObjectStatus;
+import org.anf.proto.v1.RedirectState;
+import org.anf.proto.v1.Right;
+import org.anf.proto.v1.ScopeLifecycle;
+import org.anf.proto.v1.ScopeMeta;
+import org.anf.proto.v1.Split;
+import org.anf.proto.v1.SplitChild;
+import org.anf.proto.v1.TxnKind;
+import org.anf.proto.v1.TxnState;
+
+/**
+ * Structural transitions: move, split, merge. Within one scope a move applies at once. Across
+ * scopes each side records an intent (PREPARE locks the entries concerned: reads go on, writes to
+ * them are refused), then COMMIT or ABORT; the coordinator drives the steps and, after a crash,
+ * finishes or aborts whatever intent it finds open.
+ */
+final class StructureTransitions {
+  static final int TXN_ID_BYTES = 16;
+  static final int MAX_SPLIT_CHILDREN = 64;
+
+  private StructureTransitions() {}
+
+  // --- move -----------------------------------------------------------------------------------
+
+  static void move(Tx tx, Move body) {
+    tx.requireRight(Right.RIGHT_MOVE);
+    switch (body.getPhase()) {
+      case TXN_PHASE_LOCAL -> moveLocal(tx, body);
+      case TXN_PHASE_PREPARE -> {
+        byte[] txnId = newTxnId(tx, body.getTxnId());
+        requireDisjoint(tx.alias(body.getFrom(), "move.from"), tx.alias(body.getTo(), "move.to"));
+        if (body.getPeerScopeId() == 0 || body.getPeerScopeId() == tx.scopeId()) {
+          throw AnfException.invalid(
+              "move.peer_scope_id", "a cross-scope move names the other scope");
+        }
+        String locked;
+        if (body.getRole() == MoveRole.MOVE_ROLE_SOURCE) {
+          locked = tx.rel(body.getFrom(), "move.from");
+          tx.alias(body.getTo(), "move.to");
+          requireEntries(tx, locked);
+          tx.requireUnlocked(locked);
+        } else if (body.getRole() == MoveRole.MOVE_ROLE_DESTINATION) {
+          locked = tx.rel(body.getTo(), "move.to");
+          tx.alias(body.getFrom(), "move.from");
+          requireEmpty(tx, locked);
+        } else {
+          throw AnfException.invalid(
+              "move.role", "a cross-scope move step is SOURCE or DESTINATION");
+        }
+        openTxn(tx, txnId, TxnKind.TXN_KIND_MOVE, List.of(locked));
+        tx.add(
+            tx.effect(EffectKind.EFFECT_KIND_LOCKED)
+                .setAlias(tx.full(locked).toProto())
+                .setTarget(
+                    body.getRole() == MoveRole.MOVE_ROLE_SOURCE ? body.getTo() : body.getFrom())
+                .setDetail(
+                    "move " + roleName(body.getRole()) + " intent, txn " + Bytes.hex(txnId)));
+      }
+      case TXN_PHASE_COMMIT -> {
+        TxnState t = requireTxn(tx, body.getTxnId(), TxnKind.TXN_KIND_MOVE);
+        Move intent = t.getIntent().getMove();
+        if (intent.getRole() == MoveRole.MOVE_ROLE_SOURCE) {
+          commitMoveOut(tx, intent);
+        } else {
+          commitMoveIn(tx, intent, body.getEntriesList());
+        }
+        tx.deleteTxn(t.getTxnId());
+      }
+      case TXN_PHASE_ABORT -> abort(tx, body.getTxnId(), TxnKind.TXN_KIND_MOVE);
+      case UNRECOGNIZED -> throw AnfException.invalid("move.phase", "unknown phase");
+    }
+  }
+
+  private static void moveLocal(Tx tx, Move body) {
+    String from = tx.rel(body.getFrom(), "move.from");
+    String to = tx.rel(body.getTo(), "move.to");
+    requireDisjoint(tx.full(from), tx.full(to));
+    requireEntries(tx, from);
+    tx.requireUnlocked(from);
+    requireEmpty(tx, to);
+    Uid moved = tx.binding(from);
+    List<ExportedEntry> entries = Exports.subtree(tx, from);
+    removeSubtree(tx, from);
+    for (ExportedEntry e : entries) {
+      importEntry(tx, to, e);
+    }
+    tx.putRedirect(from, RedirectState.newBuilder().setLocalPrefix(to).setSeq(tx.seq()).build());
+    tx.uid = moved;
+    tx.add(
+        tx.effect(EffectKind.EFFECT_KIND_MOVED_OUT)
+            .setAlias(tx.full(from).toProto())
+            .setTarget(tx.full(to).toProto())
+            .setDetail("within the scope, " + entries.size() + " entries"));
+  }
+
+  /**
+   * A subtree cannot move into itself, nor onto one of its ancestors: either would leave a redirect
+   * that points back into the subtree it replaced, and the old names would loop.
+   */
+  private static void requireDisjoint(Alias from, Alias to) {
+    if (from.isPrefixOf(to) || to.isPrefixOf(from)) {
+      throw AnfException.invalid(
+          "move.to",
+          "'" + to + "' and '" + from + "' overlap; a subtree cannot move into or onto itself");
+    }
+  }
+
+  private static void commitMoveOut(Tx tx, Move intent) {
+    String from = tx.rel(intent.getFrom(), "move.from");
+    Alias to = Alias.fromProto(intent.getTo());
+    List<ExportedEntry> entries = Exports.subtree(tx, from);
+    markMovedOut(tx, entries, to);
+    removeSubtree(tx, from);
+    tx.putRedirect(
+        from, RedirectState.newBuilder().setPrefix(to.toProto()).setSeq(tx.seq()).build());
+    tx.uid = firstUid(entries);
+    tx.add(
+        tx.effect(EffectKind.EFFECT_KIND_MOVED_OUT)
+            .setAlias(tx.full(from).toProto())
+            .setTarget(to.toProto())
+            .setDetail(
+                "to scope "
+                    + ScopeIds.text(intent.getPeerScopeId())
+                    + ", "
+                    + entries.size()
+                    + " entries"));
+  }
+
+  private static void commitMoveIn(Tx tx, Move intent, List<ExportedEntry> entries) {
+    String to = tx.rel(intent.getTo(), "move.to");
+    for (ExportedEntry e : entries) {
+      importEntry(tx, to, e);
+    }
+    tx.uid = firstUid(entries);
+    tx.add(
+        tx.effect(EffectKind.EFFECT_KIND_MOVED_IN)
+            .setAlias(tx.full(to).toProto())
+            .setTarget(intent.getFrom())
+            .setDetail(
+                "from scope "
+                    + ScopeIds.text(intent.getPeerScopeId())
+                    + ", "
+                    + entries.size()
+                    + " entries"));
+  }
+
+  // --- split ----------------------------------------------------------------------------------
+
+  static void split(Tx tx, Split body) {
+    tx.requireRight(Right.RIGHT_SPLIT);
+    switch (body.getPhase()) {
+      case TXN_PHASE_PREPARE -> {
+        byte[] txnId = newTxnId(tx, body.getTxnId());
+        if (body.getChildrenCount() == 0 || body.getChildrenCount() > MAX_SPLIT_CHILDREN) {
+          throw AnfException.invalid("split.children", "a split names 1 to 64 child labels");
+        }
+        List<String> labels = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (SplitChild c : body.getChildrenList()) {
+          String label = Alias.of(c.getLabel()).label(0);
+          if (!seen.add(label)) {
+            throw AnfException.invalid("split.children", "label '" + label + "' repeats");
+          }
+          if (tx.delegation(label) != null) {
+            throw AnfException.precondition("'" + tx.full(label) + "' is already a child scope");
+          }
+          RedirectState r = tx.redirect(label);
+          if (r != null && !r.hasUid()) {
+            throw AnfException.precondition("'" + tx.full(label) + "' was moved away");
+          }
+          tx.requireUnlocked(label);
+          long derived = ScopeIds.derive(tx.scopeId(), tx.full(label), c.getNonce().toByteArray());
+          if (c.getNonce().isEmpty() || derived != c.getChildScopeId()) {
+            throw AnfException.invalid(
+                "split.children",
+                "child '"
+                    + label
+                    + "': scope id is not the one derived from parent, path and nonce");
+          }
+          ScopeTransitions.validateAnchors(c.getAnchors(), 1);
+          Policies.validate(c.getPolicy());
+          labels.add(label);
+        }
+        openTxn(tx, txnId, TxnKind.TXN_KIND_SPLIT, labels);
+        for (String label : labels) {
+          tx.add(
+              tx.effect(EffectKind.EFFECT_KIND_LOCKED)
+                  .setAlias(tx.full(label).toProto())
+                  .setDetail("split intent, txn " + Bytes.hex(txnId)));
+        }
+      }
+      case TXN_PHASE_COMMIT -> {
+        TxnState t = requireTxn(tx, body.getTxnId(), TxnKind.TXN_KIND_SPLIT);
+        ScopeMeta meta = tx.meta();
+        for (SplitChild c : t.getIntent().getSplit().getChildrenList()) {
+          String label = Alias.of(c.getLabel()).label(0);
+          List<ExportedEntry> entries = Exports.subtree(tx, label);
+          Alias childAlias = tx.full(label);
+          markMovedOut(tx, entries, childAlias);
+          removeSubtree(tx, label);
+          tx.putDelegation(
+              label,
+              Delegation.newBuilder()
+                  .setChild(childAlias.toProto())
+                  .setChildScopeId(c.getChildScopeId())
+                  .setAnchors(c.getAnchors().toBuilder().setVersion(1))
+                  .setPolicyDigest(
+                      ByteString.copyFrom(
+                          Canonical.policyDigest(c.getPolicy().toBuilder().setVersion(1).build())))
+                  .setDepth(meta.getDepth() + 1)
+                  .build());
+          tx.add(
+              tx.effect(EffectKind.EFFECT_KIND_SPLIT_OUT)
+                  .setAlias(childAlias.toProto())
+                  .setDetail(
+                      "child scope "
+                          + ScopeIds.text(c.getChildScopeId())
+                          + ", "
+                          + entries.size()
+                          + " entries"));
+        }
+        tx.deleteTxn(t.getTxnId());
+      }
+      case TXN_PHASE_ABORT -> abort(tx, body.getTxnId(), TxnKind.TXN_KIND_SPLIT);
+      case TXN_PHASE_LOCAL, UNRECOGNIZED ->
+          throw AnfException.invalid(
+              "split.phase",
+              "a split creates new groups, so it runs as PREPARE then COMMIT or ABORT");
+    }
+  }
+
+  // --- merge ----------------------------------------------------------------------------------
+
+  static void merge(Tx tx, Merge body) {
+    tx.requireRight(Right.RIGHT_MERGE);
+    if (body.getRole() == MergeRole.MERGE_ROLE_CHILD) {
+      mergeChild(tx, body);
+    } else if (body.getRole() == MergeRole.MERGE_ROLE_PARENT) {
+      mergeParent(tx, body);
+    } else {
+      throw AnfException.invalid("merge.role", "a merge step is CHILD or PARENT");
+    }
+  }
+
+  private static void mergeChild(Tx tx, Merge body) {
+    if (body.getChildScopeId() != tx.scopeId()) {
+      throw AnfException.invalid(
+          "merge.child_scope_id", "the CHILD step applies to the child scope itself");
+    }
+    ScopeMeta meta = tx.meta();
+    switch (body.getPhase()) {
+      case TXN_PHASE_PREPARE -> {
+        byte[] txnId = newTxnId(tx, body.getTxnId());
+        if (!tx.openTxns().isEmpty()) {
+          throw new AnfException(
+              ErrorCode.LOCKED, "the scope has open transactions; finish them before merging");
+        }
+        openTxn(tx, txnId, TxnKind.TXN_KIND_MERGE, List.of(""));
+        tx.putMeta(
+            meta.toBuilder()
+                .setLifecycle(ScopeLifecycle.SCOPE_LIFECYCLE_FROZEN)
+                .setMergeTxnId(ByteString.copyFrom(txnId))
+                .build());
+        tx.add(
+            tx.effect(EffectKind.EFFECT_KIND_LOCKED)
+                .setAlias(meta.getPath())
+                .setDetail("frozen for merge into the parent, txn " + Bytes.hex(txnId)));
+      }
+      case TXN_PHASE_COMMIT -> {
+        TxnState t = requireTxn(tx, body.getTxnId(), TxnKind.TXN_KIND_MERGE);
+        tx.deleteTxn(t.getTxnId());
+        tx.putMeta(meta.toBuilder().setLifecycle(ScopeLifecycle.SCOPE_LIFECYCLE_SEALED).build());
+        tx.add(
+            tx.effect(EffectKind.EFFECT_KIND_SEALED)
+                .setAlias(meta.getPath())
+                .setDetail("merged into scope " + ScopeIds.text(meta.getParentScopeId())));
+      }
+      case TXN_PHASE_ABORT -> {
+        abort(tx, body.getTxnId(), TxnKind.TXN_KIND_MERGE);
+        tx.putMeta(
+            meta.toBuilder()
+                .setLifecycle(ScopeLifecycle.SCOPE_LIFECYCLE_ACTIVE)
+                .clearMergeTxnId()
+                .build());
+      }
+      case TXN_PHASE_LOCAL, UNRECOGNIZED ->
+          throw AnfException.invalid("merge.phase", "a merge runs as PREPARE then COMMIT or ABORT");
+    }
+  }
+
+  private static void mergeParent(Tx tx, Merge body) {
+    String path = tx.rel(body.getChild(), "merge.child");
+    Delegation d = tx.delegation(path);
+    if (d == null || d.getChildScopeId() != body.getChildScopeId()) {
+      throw new AnfException(
+          ErrorCode.NOT_FOUND,
+          "'"
+              + tx.full(path)
+              + "' is not delegated to scope "
+              + ScopeIds.text(body.getChildScopeId()));
+    }
+    switch (body.getPhase()) {
+      case TXN_PHASE_PREPARE -> {
+        byte[] txnId = newTxnId(tx, body.getTxnId());
+        tx.requireUnlocked(path);
+        openTxn(tx, txnId, TxnKind.TXN_KIND_MERGE, List.of(path));
+        tx.add(
+            tx.effect(EffectKind.EFFECT_KIND_LOCKED)
+                .setAlias(tx.full(path).toProto())
+                .setDetail("merge intent, txn " + Bytes.hex(txnId)));
+      }
+      case TXN_PHASE_COMMIT -> {
+        TxnState t = requireTxn(tx, body.getTxnId(), TxnKind.TXN_KIND_MERGE);
+        tx.deleteDelegation(path);
+        for (ExportedEntry e : body.getEntriesList()) {
+          importEntry(tx, path, e);
+        }
+        tx.deleteTxn(t.getTxnId());
+        tx.add(
+            tx.effect(EffectKind.EFFECT_KIND_MERGED_IN)
+                .setAlias(tx.full(path).toProto())
+                .setDetail(
+                    "child scope "
+                        + ScopeIds.text(body.getChildScopeId())
+                        + " dissolved at its seq "
+                        + body.getChildLineageSeq()
+                        + " (head "
+                        + Bytes.hex(body.getChildLineageHash().toByteArray())
+                        + "), "
+                        + body.getEntriesCount()
+                        + " entries"));
+      }
+      case TXN_PHASE_ABORT -> abort(tx, body.getTxnId(), TxnKind.TXN_KIND_MERGE);
+      case TXN_PHASE_LOCAL, UNRECOGNIZED ->
+          throw AnfException.invalid("merge.phase", "a merge runs as PREPARE then COMMIT or ABORT");
+    }
+  }
+
+  // --- shared ---------------------------------------------------------------------------------
+
+  /** Writes one exported entry at {@code root}/{@code entry.relative_path}. */
+  static void importEntry(Tx tx, String root, ExportedEntry e) {
+    String rel = e.getRelativePath();
+    if (!rel.isEmpty()) {
+      for (String label : Alias.splitPath(rel)) {
+        Alias.of(label); // validates the label
+      }
+    }
+    String path = Exports.join(root, rel);
+    if (path.isEmpty() && tx.path().isRoot()) {
+      throw AnfException.invalid("entries", "nothing can be bound at the root itself");
+    }
+    switch (e.getEntryCase()) {
+      case OBJECT -> {
+        Uid uid = Uid.fromProto(e.getObject().getUid());
+        requireNoEntry(tx, path);
+        Records.validate(e.getObject().getRecord());
+        tx.putBinding(path, uid);
+        ObjectState.Builder o =
+            ObjectState.newBuilder()
+                .setUid(uid.toProto())
+                .setPath(path)
+                .setRecord(e.getObject().getRecord())
+                .setStatus(ObjectStatus.OBJECT_STATUS_LIVE)
+                .setCreatedSeq(tx.seq())
+                .setUpdatedSeq(tx.seq());
+        String hash = e.getObject().getDeviceHash();
+        if (!hash.isEmpty()) {
+          o.setDeviceHash(hash).setDeviceKey(e.getObject().getDeviceKey());
+          tx.putDevice(hash, uid);
+        }
+        tx.putObject(o.build());
+      }
+      case REDIRECT_UID -> {
+        requireNoEntry(tx, path);
+        tx.putRedirect(path, tx.redirectToUid(Uid.fromProto(e.getRedirectUid())));
+      }
+      case RETIRED_UID -> {
+        requireNoEntry(tx, path);
+        Uid uid = Uid.fromProto(e.getRetiredUid());
+        ObjectState existing = tx.object(uid);
+        tx.putObject(
+            (existing == null
+                    ? ObjectState.newBuilder().setUid(uid.toProto()).setCreatedSeq(tx.seq())
+                    : existing.toBuilder())
+                .setPath(path)
+                .setStatus(ObjectStatus.OBJECT_STATUS_RETIRED)
+                .setUpdatedSeq(tx.seq())
+                .build());
+        tx.putRedirect(path, tx.redirectToUid(uid));
+      }
+      case DELEGATION -> {
+        requireNoEntry(tx, path);
+        tx.putDelegation(
+            path, e.getDelegation().toBuilder().setChild(tx.full(path).toProto()).build());
+      }
+      case REDIRECT_ALIAS -> {
+        requireNoEntry(tx, path);
+        tx.putRedirect(
+            path,
+            RedirectState.newBuilder().setPrefix(e.getRedirectAlias()).setSeq(tx.seq()).build());
+      }
+      case REDIRECT_RELATIVE -> {
+        requireNoEntry(tx, path);
+        tx.putRedirect(
+            path,
+            RedirectState.newBuilder()
+                .setLocalPrefix(Exports.join(root, e.getRedirectRelative()))
+                .setSeq(tx.seq())
+                .build());
+      }
+      case ENTRY_NOT_SET -> throw AnfException.invalid("entries", "an entry has no content");
+    }
+  }
+
+  private static void requireNoEntry(Tx tx, String path) {
+    if (tx.binding(path) != null || tx.redirect(path) != null || tx.delegation(path) != null) {
+      throw new AnfException(
+          ErrorCode.ALREADY_EXISTS, "'" + tx.full(path) + "' already holds an entry");
+    }
+  }
+
+  /** Deletes every binding, redirect and delegation at {@code root} and under it. */
+  static void removeSubtree(Tx tx, String root) {
+    for (byte col : new byte[] {StateKeys.BINDING, StateKeys.REDIRECT, StateKeys.DELEGATION}) {
+      List<byte[]> keys = new ArrayList<>();
+      List<byte[]> values = new ArrayList<>();
+      tx.scanSubtree(
+          col,
+          root,
+          (k, v) -> {
+            keys.add(k);
+            values.add(v);
+            return true;
+          });
+      for (int i = 0; i < keys.size(); i++) {
+        if (col == StateKeys.BINDING) {
+          ObjectState o = tx.object(Uid.fromBytes(values.get(i)));
+          if (o != null && !o.getDeviceHash().isEmpty()) {
+            tx.deleteDevice(o.getDeviceHash());
+          }
+        }
+        tx.staged.delete(keys.get(i));
+      }
+    }
+  }
+
+  /** Marks each live object in {@code entries} as now governed elsewhere, at its new alias. */
+  private static void markMovedOut(Tx tx, List<ExportedEntry> entries, Alias newRoot) {
+    for (ExportedEntry e : entries) {
+      if (e.hasObject()) {
+        Uid uid = Uid.fromProto(e.getObject().getUid());
+        ObjectState o = tx.object(uid);
+        if (o != null) {
+          tx.putObject(
+              o.toBuilder()
+                  .setStatus(ObjectStatus.OBJECT_STATUS_MOVED_OUT)
+                  .setMovedTo(newRoot.concat(Alias.splitPath(e.getRelativePath())).toProto())
+                  .setUpdatedSeq(tx.seq())
+                  .build());
+        }
+      }
+    }
+  }
+
+  private static void requireEntries(Tx tx, String path) {
+    if (!tx.hasEntriesAtOrUnder(path)) {
+      throw new AnfException(
+          ErrorCode.NOT_FOUND, "nothing is bound at or under '" + tx.full(path) + "'");
+    }
+    if (tx.delegation(path) == null && tx.binding(path) == null) {
+      RedirectState r = tx.redirect(path);
+      if (r != null && !r.hasUid()) {
+        throw AnfException.precondition("'" + tx.full(path) + "' was moved away already");
+      }
+    }
+  }
+
+  private static void requireEmpty(Tx tx, String path) {
+    tx.requireFree(path);
+    if (tx.hasEntriesAtOrUnder(path)) {
+      throw new AnfException(
+          ErrorCode.ALREADY_EXISTS, "entries exist under '" + tx.full(path) + "'");
+    }
+  }
+
+  private static byte[] newTxnId(Tx tx, ByteString id) {
+    if (id.size() != TXN_ID_BYTES) {
+      throw AnfException.invalid("txn_id", "a transaction id is 16 bytes");
+    }
+    if (tx.txn(id.toByteArray()) != null) {
+      throw new AnfException(
+          ErrorCode.ALREADY_EXISTS,
+          "transaction " + Bytes.hex(id.toByteArray()) + " is open already");
+    }
+    return id.toByteArray();
+  }
+
+  private static void openTxn(Tx tx, byte[] txnId, TxnKind kind, List<String> locked) {
+    tx.putTxn(
+        TxnState.newBuilder()
+            .setTxnId(ByteString.copyFrom(txnId))
+            .setKind(kind)
+            .setIntent(tx.m)
+            .addAllLocked(locked)
+            .setOpenedSeq(tx.seq())
+            .build());
+  }
+
+  private static TxnState requireTxn(Tx tx, ByteString id, TxnKind kind) {
+    TxnState t = tx.txn(id.toByteArray());
+    if (t == null || t.getKind() != kind) {
+      throw AnfException.precondition(
+          "no open "
+              + kind.name().substring("TXN_KIND_".length()).toLowerCase(java.util.Locale.ROOT)
+              + " transaction "
+              + Bytes.hex(id.toByteArray())
+              + " (committed or aborted already, or never prepared)");
+    }
+    return t;
+  }
+
+  private static void abort(Tx tx, ByteString id, TxnKind kind) {
+    TxnState t = requireTxn(tx, id, kind);
+    tx.deleteTxn(t.getTxnId());
+    for (String locked : t.getLockedList()) {
+      tx.add(
+          tx.effect(EffectKind.EFFECT_KIND_UNLOCKED)
+              .setAlias(tx.full(locked).toProto())
+              .setDetail("aborted txn " + Bytes.hex(id.toByteArray())));
+    }
+  }
+
+  private static @org.jspecify.annotations.Nullable Uid firstUid(List<ExportedEntry> entries) {
+    for (ExportedEntry e : entries) {
+      if (e.hasObject() && e.getRelativePath().isEmpty()) {
+        return Uid.fromProto(e.getObject().getUid());
+      }
+    }
+    return null;
+  }
+
+  private static String roleName(MoveRole role) {
+    return role == MoveRole.MOVE_ROLE_SOURCE ? "source" : "destination";
+  }
+}

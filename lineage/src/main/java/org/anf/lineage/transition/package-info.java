@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.transition;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.lineage.uid;
+
+import org.jspecify.annotations.NullMarked;
