@@ -37,6 +37,14 @@ public final class MemoryKv implements KeyValueView {
     map.put(key, value);
   }
 
+  public void remove(byte[] key) {
+    map.remove(key);
+  }
+
+  public void clear() {
+    map.clear();
+  }
+
   public int size() {
     return map.size();
   }

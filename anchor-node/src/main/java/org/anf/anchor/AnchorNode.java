@@ -1,0 +1,330 @@
+package org.anf.anchor;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.anf.anchor.config.AnchorConfig;
+import org.anf.anchor.group.ScopeGroups;
+import org.anf.anchor.metrics.AnchorMetrics;
+import org.anf.anchor.metrics.MetricsServer;
+import org.anf.anchor.rpc.AdminServiceImpl;
+import org.anf.anchor.rpc.AnchorServiceImpl;
+import org.anf.anchor.rpc.MutationServiceImpl;
+import org.anf.anchor.rpc.NodeContext;
+import org.anf.anchor.statemachine.ScopeRegistry;
+import org.anf.anchor.statemachine.ScopeStateMachine;
+import org.anf.anchor.store.NodeStore;
+import org.anf.lineage.crypto.Ed25519;
+import org.anf.lineage.crypto.KeyPair;
+import org.anf.lineage.crypto.KeyText;
+import org.anf.lineage.error.AnfException;
+import org.anf.lineage.error.ErrorCode;
+import org.anf.proto.v1.AnchorInfo;
+import org.anf.proto.v1.NodeInfo;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An anchor node: one RocksDB, one Ratis server hosting a Raft group per scope, the anchor gRPC
+ * services (with health and reflection) and a Prometheus endpoint. Start with {@link #start}; stop
+ * with {@link #close}, which applies what is committed and releases every port and file.
+ */
+public final class AnchorNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AnchorNode.class);
+  public static final String VERSION = "0.1.0";
+
+  /** Mutations larger than this are refused at the edge. */
+  public static final int MAX_MUTATION_BYTES = 1 << 20;
+
+  /** gRPC messages larger than this are refused by the transport. */
+  public static final int MAX_MESSAGE_BYTES = 4 << 20;
+
+  private final AnchorConfig config;
+  private final NodeStore store;
+  private final MetricsServer metricsServer;
+  private final ScopeRegistry registry;
+  private final RaftServer raft;
+  private final ScopeGroups groups;
+  private final AnchorServiceImpl anchorService;
+  private final Server grpc;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final KeyPair nodeKey;
+  private final long startedNanos = System.nanoTime();
+
+  private AnchorNode(AnchorConfig config) throws IOException {
+    this.config = config;
+    Files.createDirectories(config.dataDir());
+    this.nodeKey = loadOrCreateKey(config.dataDir().resolve("node.key"));
+    this.store = new NodeStore(config.dataDir().resolve("rocksdb"), false);
+    boolean ok = false;
+    MetricsServer ms = null;
+    RaftServer rs = null;
+    ScopeGroups sg = null;
+    Server gs = null;
+    AnchorServiceImpl as = null;
+    try {
+      ms = new MetricsServer(config.listen().host(), config.metricsPort());
+      int[] hosted = {0};
+      ScopeRegistry[] reg = new ScopeRegistry[1];
+      AnchorMetrics metrics =
+          new AnchorMetrics(
+              ms.registry(), config.nodeId(), () -> reg[0] == null ? 0 : reg[0].size());
+      reg[0] = new ScopeRegistry(store, metrics, config.lineageRetainEntries());
+      this.registry = reg[0];
+      rs =
+          RaftServer.newBuilder()
+              .setServerId(RaftPeerId.valueOf(config.nodeId()))
+              .setProperties(raftProperties(config))
+              .setParameters(parameters())
+              .setStateMachineRegistry(this::stateMachine)
+              .build();
+      rs.start();
+      sg = new ScopeGroups(rs, parameters(), TimeDuration.valueOf(10, TimeUnit.SECONDS));
+      NodeInfo.Builder info =
+          NodeInfo.newBuilder()
+              .setNodeId(config.nodeId())
+              .setPublicKey(ByteString.copyFrom(nodeKey.publicKey()))
+              .setVersion(VERSION)
+              .setMetricsAddress(ms.address());
+      NodeContext ctx =
+          new NodeContext(
+              config.nodeId(),
+              sg,
+              registry,
+              metrics,
+              config.boundedStalenessDefault(),
+              MAX_MUTATION_BYTES,
+              info);
+      as = new AnchorServiceImpl(ctx);
+      gs =
+          NettyServerBuilder.forAddress(
+                  new InetSocketAddress(config.listen().host(), config.listen().port()))
+              .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+              .addService(as)
+              .addService(new MutationServiceImpl(ctx))
+              .addService(new AdminServiceImpl(ctx))
+              .addService(health.getHealthService())
+              .addService(ProtoReflectionServiceV1.newInstance())
+              .build()
+              .start();
+      info.setAddress(config.listen().host() + ":" + gs.getPort());
+      hosted[0] = 1;
+      ok = true;
+    } finally {
+      if (!ok) {
+        if (gs != null) {
+          gs.shutdownNow();
+        }
+        if (sg != null) {
+          sg.close();
+        }
+        if (rs != null) {
+          rs.close();
+        }
+        if (ms != null) {
+          ms.close();
+        }
+        store.close();
+      }
+    }
+    this.metricsServer = ms;
+    this.raft = rs;
+    this.groups = sg;
+    this.grpc = gs;
+    this.anchorService = as;
+    health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    LOG.info(
+        "anchor {} serving on {} (raft {}, metrics {})",
+        config.nodeId(),
+        address(),
+        raftAddress(),
+        metricsServer.address());
+  }
+
+  /** Opens the data directory, starts Raft (recovering every group hosted before) and serves. */
+  public static AnchorNode start(AnchorConfig config) {
+    try {
+      return new AnchorNode(config);
+    } catch (IOException e) {
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE,
+          "anchor " + config.nodeId() + " failed to start: " + e.getMessage(),
+          e);
+    }
+  }
+
+  private StateMachine stateMachine(org.apache.ratis.protocol.RaftGroupId gid) {
+    Long scope = ScopeGroups.scopeOf(gid);
+    if (scope == null) {
+      LOG.warn("group {} is not an anf scope group; it gets an inert state machine", gid);
+      return new BaseStateMachine();
+    }
+    return new ScopeStateMachine(scope, registry);
+  }
+
+  static RaftProperties raftProperties(AnchorConfig c) {
+    RaftProperties p = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(p, List.of(c.dataDir().resolve("raft").toFile()));
+    RaftServerConfigKeys.setRemovedGroupsDir(p, c.dataDir().resolve("raft-removed").toFile());
+    GrpcConfigKeys.Server.setHost(p, c.raftListen().host());
+    GrpcConfigKeys.Server.setPort(p, c.raftListen().port());
+    long min = c.electionTimeoutMin().toMillis();
+    long max = c.electionTimeoutMax().toMillis();
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(max, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(
+        p, TimeDuration.valueOf(Math.max(50, min / 4), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(
+        p, TimeDuration.valueOf(Math.max(100, max / 4), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, c.snapshotEveryEntries() > 0);
+    if (c.snapshotEveryEntries() > 0) {
+      RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotEveryEntries());
+    }
+    RaftServerConfigKeys.Snapshot.setTriggerWhenRemoveEnabled(p, false);
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    // Many groups per node: keep each group's buffers modest. The appender limit is also the
+    // largest log entry, so it must stay above the largest mutation (1 MiB).
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeBytes()));
+    RaftServerConfigKeys.Log.setPreallocatedSize(
+        p, SizeInBytes.valueOf(Math.min(1L << 20, c.segmentSizeBytes())));
+    RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("2MB"));
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("3MB"));
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("8MB"));
+    // fsync stays on (every entry is forced before it counts); forcing on its own thread lets
+    // appends pipeline with it.
+    RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, true);
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
+    return p;
+  }
+
+  private Parameters parameters() {
+    return new Parameters();
+  }
+
+  static KeyPair loadOrCreateKey(Path file) throws IOException {
+    if (Files.exists(file)) {
+      return KeyText.parse(Files.readString(file, StandardCharsets.UTF_8));
+    }
+    KeyPair k = Ed25519.generate(new SecureRandom());
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.writeString(tmp, KeyText.format(k), StandardCharsets.UTF_8);
+    File f = tmp.toFile();
+    f.setReadable(false, false);
+    f.setReadable(true, true);
+    f.setWritable(false, false);
+    f.setWritable(true, true);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return k;
+  }
+
+  public String nodeId() {
+    return config.nodeId();
+  }
+
+  public AnchorConfig config() {
+    return config;
+  }
+
+  public int port() {
+    return grpc.getPort();
+  }
+
+  public String address() {
+    return config.listen().host() + ":" + grpc.getPort();
+  }
+
+  public int raftPort() {
+    return raft.getServerRpc().getInetSocketAddress().getPort();
+  }
+
+  public String raftAddress() {
+    return config.raftListen().host() + ":" + raftPort();
+  }
+
+  public String metricsAddress() {
+    return metricsServer.address();
+  }
+
+  public KeyPair nodeKey() {
+    return nodeKey;
+  }
+
+  /** This node as an anchor of a scope's group. */
+  public AnchorInfo anchorInfo() {
+    return AnchorInfo.newBuilder()
+        .setId(config.nodeId())
+        .setAddress(address())
+        .setRaftAddress(raftAddress())
+        .setPublicKey(ByteString.copyFrom(nodeKey.publicKey()))
+        .build();
+  }
+
+  public ScopeRegistry registry() {
+    return registry;
+  }
+
+  public ScopeGroups groups() {
+    return groups;
+  }
+
+  public NodeStore store() {
+    return store;
+  }
+
+  public long uptimeMs() {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+  }
+
+  public @Nullable ScopeStateMachine scope(long scopeId) {
+    return registry.get(scopeId);
+  }
+
+  @Override
+  public void close() {
+    health.enterTerminalState();
+    grpc.shutdown();
+    anchorService.close();
+    try {
+      if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+        grpc.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      grpc.shutdownNow();
+    }
+    groups.close();
+    try {
+      raft.close();
+    } catch (IOException e) {
+      LOG.warn("closing raft server: {}", e.getMessage());
+    }
+    store.close();
+    metricsServer.close();
+    LOG.info("anchor {} stopped", config.nodeId());
+  }
+}

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.anchor.cli;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,452 @@
+package org.anf.anchor.group;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.anf.anchor.statemachine.RefusedException;
+import org.anf.lineage.error.AnfException;
+import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.state.ScopeIds;
+import org.anf.proto.v1.AnchorInfo;
+import org.anf.proto.v1.AnchorMap;
+import org.anf.proto.v1.GroupCommand;
+import org.anf.proto.v1.GroupQuery;
+import org.anf.proto.v1.GroupReply;
+import org.anf.proto.v1.LookupRequest;
+import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.SignedMutation;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.proto.RaftProtos.RaftClientRequestProto;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.protocol.exceptions.RaftException;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.CallId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.TimeDuration;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Raft groups of the scopes this node hosts: their ids, the clients that submit to them, and
+ * the group management that creates, grows and shrinks them. One group per scope; the group id is
+ * the scope id in the UUID's high bits, so every anchor derives the same group for a scope.
+ */
+public final class ScopeGroups implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ScopeGroups.class);
+  // The scope id goes in the low bits: Ratis names a group by the UUID's last 6 bytes in logs
+  // and JMX, so those must differ between groups.
+  private static final long GROUP_ID_HIGH_BITS = 0x616e662d73636f70L; // "anf-scop"
+
+  private final RaftServer server;
+  private final Parameters parameters;
+  private final RaftProperties clientProperties;
+  private final TimeDuration writeTimeout;
+  private final Map<Long, RaftClient> clients = new ConcurrentHashMap<>();
+
+  public ScopeGroups(RaftServer server, Parameters parameters, TimeDuration writeTimeout) {
+    this.server = server;
+    this.parameters = parameters;
+    this.writeTimeout = writeTimeout;
+    this.clientProperties = new RaftProperties();
+    org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(
+        clientProperties, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+    org.apache.ratis.client.RaftClientConfigKeys.Async.setOutstandingRequestsMax(
+        clientProperties, 1000);
+  }
+
+  public static RaftGroupId groupId(long scopeId) {
+    return RaftGroupId.valueOf(new UUID(GROUP_ID_HIGH_BITS, scopeId));
+  }
+
+  /** The scope of a group id, or null when the group is not an anf scope group. */
+  public static @Nullable Long scopeOf(RaftGroupId gid) {
+    UUID u = gid.getUuid();
+    return u.getMostSignificantBits() == GROUP_ID_HIGH_BITS ? u.getLeastSignificantBits() : null;
+  }
+
+  public static RaftPeer peer(AnchorInfo a) {
+    String raft = a.getRaftAddress().isEmpty() ? a.getAddress() : a.getRaftAddress();
+    return RaftPeer.newBuilder().setId(a.getId()).setAddress(raft).build();
+  }
+
+  public static RaftGroup group(long scopeId, AnchorMap anchors) {
+    List<RaftPeer> peers = new ArrayList<>();
+    anchors.getAnchorsList().forEach(a -> peers.add(peer(a)));
+    return RaftGroup.valueOf(groupId(scopeId), peers);
+  }
+
+  public RaftServer server() {
+    return server;
+  }
+
+  public boolean hosts(long scopeId) {
+    for (RaftGroupId g : server.getGroupIds()) {
+      if (g.equals(groupId(scopeId))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  public RaftServer.Division division(long scopeId) {
+    try {
+      return server.getDivision(groupId(scopeId));
+    } catch (IOException e) {
+      throw new AnfException(
+          ErrorCode.UNKNOWN_SCOPE,
+          "scope " + ScopeIds.text(scopeId) + " is not hosted on anchor " + server.getId());
+    }
+  }
+
+  private RaftClient newClient(RaftGroup group) {
+    RequestTypeDependentRetryPolicy retry =
+        RequestTypeDependentRetryPolicy.newBuilder()
+            .setRetryPolicy(
+                RaftClientRequestProto.TypeCase.WRITE,
+                RetryPolicies.retryForeverWithSleep(
+                    TimeDuration.valueOf(50, TimeUnit.MILLISECONDS)))
+            .setTimeout(RaftClientRequestProto.TypeCase.WRITE, writeTimeout)
+            .setRetryPolicy(
+                RaftClientRequestProto.TypeCase.READ,
+                RetryPolicies.retryForeverWithSleep(
+                    TimeDuration.valueOf(50, TimeUnit.MILLISECONDS)))
+            .setTimeout(RaftClientRequestProto.TypeCase.READ, writeTimeout)
+            .build();
+    return RaftClient.newBuilder()
+        .setRaftGroup(group)
+        .setProperties(clientProperties)
+        .setClientRpc(
+            new GrpcFactory(parameters).newRaftClientRpc(ClientId.randomId(), clientProperties))
+        .setRetryPolicy(retry)
+        .build();
+  }
+
+  /** A client for a scope this node hosts, addressed to the group's current members. */
+  private RaftClient client(long scopeId) {
+    return clients.computeIfAbsent(scopeId, id -> newClient(division(id).getGroup()));
+  }
+
+  /** Forgets a scope's client, after its membership changed. */
+  public void invalidate(long scopeId) {
+    RaftClient c = clients.remove(scopeId);
+    if (c != null) {
+      closeQuietly(c);
+    }
+  }
+
+  /** Submits a mutation to the scope's group; completes with the state machine's reply. */
+  public CompletableFuture<GroupReply> submit(long scopeId, SignedMutation mutation) {
+    RaftClient c = client(scopeId);
+    Message m =
+        Message.valueOf(
+            ByteString.copyFrom(
+                GroupCommand.newBuilder().setMutation(mutation).build().toByteArray()));
+    return c.async().send(m).handle((reply, error) -> toGroupReply(scopeId, reply, error));
+  }
+
+  /** Submits to a group given by its anchors (one this node may not host: a new child scope). */
+  public GroupReply submitTo(long scopeId, AnchorMap anchors, SignedMutation mutation) {
+    try (RaftClient c = newClient(group(scopeId, anchors))) {
+      Message m =
+          Message.valueOf(
+              ByteString.copyFrom(
+                  GroupCommand.newBuilder().setMutation(mutation).build().toByteArray()));
+      RaftClientReply reply;
+      try {
+        reply = c.io().send(m);
+      } catch (IOException e) {
+        return toGroupReply(scopeId, null, e);
+      }
+      return toGroupReply(scopeId, reply, null);
+    } catch (IOException e) {
+      throw new AnfException(ErrorCode.INTERNAL, "closing client: " + e.getMessage(), e);
+    }
+  }
+
+  /** A linearizable lookup: the local server runs it after a read index from the leader. */
+  public CompletableFuture<LookupResult> linearizableLookup(long scopeId, LookupRequest req) {
+    RaftClientRequest request =
+        RaftClientRequest.newBuilder()
+            .setClientId(ClientId.randomId())
+            .setServerId(server.getId())
+            .setGroupId(groupId(scopeId))
+            .setCallId(CallId.getAndIncrement())
+            .setMessage(
+                Message.valueOf(
+                    ByteString.copyFrom(
+                        GroupQuery.newBuilder().setLookup(req).build().toByteArray())))
+            .setType(RaftClientRequest.readRequestType())
+            .build();
+    try {
+      return server
+          .submitClientRequestAsync(request)
+          .handle(
+              (reply, error) -> {
+                GroupReply r = toGroupReply(scopeId, reply, error);
+                if (r.hasRefused()) {
+                  throw new CompletionException(RefusedException.toException(r.getRefused()));
+                }
+                return r.getLookup();
+              });
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(unavailable(scopeId, e));
+    }
+  }
+
+  /**
+   * Turns a Ratis reply or error into a {@link GroupReply}; refusals become {@code refused}, and
+   * transport failures an UNAVAILABLE refusal.
+   */
+  private GroupReply toGroupReply(
+      long scopeId, @Nullable RaftClientReply reply, @Nullable Throwable error) {
+    Throwable t = error;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t == null && reply != null && !reply.isSuccess()) {
+      t = reply.getException();
+    }
+    if (t == null && reply != null) {
+      try {
+        return GroupReply.parseFrom(reply.getMessage().getContent().toByteArray());
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        t = e;
+      }
+    }
+    if (t instanceof StateMachineException sme) {
+      Throwable cause = sme.getCause();
+      String msg =
+          cause != null ? String.valueOf(cause.getMessage()) : String.valueOf(sme.getMessage());
+      return GroupReply.newBuilder().setRefused(RefusedException.decode(msg)).build();
+    }
+    if (t instanceof GroupMismatchException) {
+      return GroupReply.newBuilder()
+          .setRefused(
+              RefusedException.refusal(
+                  new AnfException(
+                      ErrorCode.UNKNOWN_SCOPE,
+                      "scope " + ScopeIds.text(scopeId) + " has no group on the anchor asked")))
+          .build();
+    }
+    AnfException u = unavailable(scopeId, t);
+    return GroupReply.newBuilder().setRefused(RefusedException.refusal(u)).build();
+  }
+
+  private static AnfException unavailable(long scopeId, @Nullable Throwable t) {
+    String why = t == null ? "no reply" : t.getClass().getSimpleName() + ": " + t.getMessage();
+    return new AnfException(
+        ErrorCode.UNAVAILABLE,
+        "scope "
+            + ScopeIds.text(scopeId)
+            + " did not commit in time (no quorum reachable?): "
+            + why,
+        t);
+  }
+
+  /** Creates the group on each of its anchors; idempotent (an existing group is kept). */
+  public void createGroup(long scopeId, AnchorMap anchors) {
+    RaftGroup g = group(scopeId, anchors);
+    try (RaftClient admin = newClient(g)) {
+      for (RaftPeer p : g.getPeers()) {
+        addOn(admin, p.getId(), g);
+      }
+    } catch (IOException e) {
+      throw new AnfException(ErrorCode.INTERNAL, "closing admin client: " + e.getMessage(), e);
+    }
+  }
+
+  private static void addOn(RaftClient admin, RaftPeerId peer, RaftGroup g) {
+    try {
+      RaftClientReply r = admin.getGroupManagementApi(peer).add(g, false);
+      if (!r.isSuccess() && r.getException() != null) {
+        throw r.getException();
+      }
+    } catch (org.apache.ratis.protocol.exceptions.AlreadyExistsException e) {
+      // Already hosted (a retry): fine.
+    } catch (IOException e) {
+      if (String.valueOf(e.getMessage()).contains("already exists")) {
+        return;
+      }
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE,
+          "cannot create group of scope "
+              + ScopeIds.text(scopeOfOrZero(g.getGroupId()))
+              + " on anchor "
+              + peer
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  private static long scopeOfOrZero(RaftGroupId gid) {
+    Long s = scopeOf(gid);
+    return s == null ? 0 : s;
+  }
+
+  /**
+   * Waits until the group has a leader that applied its start-up entry (or the deadline passes).
+   */
+  public void awaitLeader(long scopeId, long timeoutMs) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    while (System.nanoTime() < deadline) {
+      try {
+        RaftServer.Division d = server.getDivision(groupId(scopeId));
+        RaftPeerId leader = d.getInfo().getLeaderId();
+        if (leader != null && (!leader.equals(server.getId()) || d.getInfo().isLeaderReady())) {
+          return;
+        }
+      } catch (IOException e) {
+        // Not created here yet.
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** Adds an anchor: the group on the new peer first, then the Raft configuration change. */
+  public void addPeer(long scopeId, AnchorInfo anchor) {
+    RaftServer.Division d = division(scopeId);
+    RaftGroup current = d.getGroup();
+    RaftPeer fresh = peer(anchor);
+    List<RaftPeer> peers = new ArrayList<>(current.getPeers());
+    peers.add(fresh);
+    RaftGroup grown = RaftGroup.valueOf(current.getGroupId(), peers);
+    try (RaftClient admin = newClient(grown)) {
+      addOn(admin, fresh.getId(), grown);
+      RaftClientReply r =
+          admin
+              .admin()
+              .setConfiguration(
+                  SetConfigurationRequest.Arguments.newBuilder()
+                      .setServersInNewConf(List.of(fresh))
+                      .setMode(SetConfigurationRequest.Mode.ADD)
+                      .build());
+      check(r, scopeId, "add anchor " + anchor.getId());
+    } catch (IOException e) {
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE,
+          "adding anchor " + anchor.getId() + " failed: " + e.getMessage(),
+          e);
+    } finally {
+      invalidate(scopeId);
+    }
+  }
+
+  /** Removes an anchor: the configuration change, then the group on that peer. */
+  public void removePeer(long scopeId, String anchorId) {
+    RaftServer.Division d = division(scopeId);
+    RaftGroup current = d.getGroup();
+    List<RaftPeer> remaining = new ArrayList<>();
+    RaftPeer removed = null;
+    for (RaftPeer p : current.getPeers()) {
+      if (p.getId().toString().equals(anchorId)) {
+        removed = p;
+      } else {
+        remaining.add(p);
+      }
+    }
+    if (removed == null) {
+      throw new AnfException(ErrorCode.NOT_FOUND, "anchor '" + anchorId + "' is not in the group");
+    }
+    try (RaftClient admin = newClient(current)) {
+      RaftClientReply r =
+          admin
+              .admin()
+              .setConfiguration(
+                  SetConfigurationRequest.Arguments.newBuilder()
+                      .setServersInNewConf(remaining)
+                      .setMode(SetConfigurationRequest.Mode.SET_UNCONDITIONALLY)
+                      .build());
+      check(r, scopeId, "remove anchor " + anchorId);
+      try {
+        admin.getGroupManagementApi(removed.getId()).remove(groupId(scopeId), true, false);
+      } catch (IOException e) {
+        LOG.warn(
+            "scope {}: anchor {} left the configuration but its group was not removed: {}",
+            ScopeIds.text(scopeId),
+            anchorId,
+            e.getMessage());
+      }
+    } catch (IOException e) {
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE, "removing anchor " + anchorId + " failed: " + e.getMessage(), e);
+    } finally {
+      invalidate(scopeId);
+    }
+  }
+
+  /** Removes this node's copy of a group (after a merge dissolved the scope). */
+  public void removeLocal(long scopeId, boolean deleteDirectory) {
+    invalidate(scopeId);
+    try (RaftClient admin = newClient(division(scopeId).getGroup())) {
+      admin.getGroupManagementApi(server.getId()).remove(groupId(scopeId), deleteDirectory, false);
+    } catch (IOException e) {
+      throw new AnfException(ErrorCode.INTERNAL, "removing group: " + e.getMessage(), e);
+    }
+  }
+
+  /** Takes a snapshot of the scope on this node; returns its index. */
+  public long snapshot(long scopeId, long timeoutMs) {
+    try (RaftClient admin = newClient(division(scopeId).getGroup())) {
+      RaftClientReply r = admin.getSnapshotManagementApi(server.getId()).create(true, timeoutMs);
+      check(r, scopeId, "snapshot");
+      return r.getLogIndex();
+    } catch (IOException e) {
+      throw new AnfException(ErrorCode.UNAVAILABLE, "snapshot failed: " + e.getMessage(), e);
+    }
+  }
+
+  private static void check(RaftClientReply r, long scopeId, String what) {
+    if (!r.isSuccess()) {
+      RaftException e = r.getException();
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE,
+          what
+              + " in scope "
+              + ScopeIds.text(scopeId)
+              + " failed: "
+              + (e == null ? "unknown" : e.getMessage()));
+    }
+  }
+
+  private static void closeQuietly(RaftClient c) {
+    try {
+      c.close();
+    } catch (IOException e) {
+      LOG.debug("closing client", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    clients.values().forEach(ScopeGroups::closeQuietly);
+    clients.clear();
+  }
+}

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.anchor.metrics;
+
+import org.jspecify.annotations.NullMarked;

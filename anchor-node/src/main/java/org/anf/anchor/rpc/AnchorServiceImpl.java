@@ -1,0 +1,355 @@
+package org.anf.anchor.rpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.anf.anchor.statemachine.ScopeRegistry;
+import org.anf.anchor.statemachine.ScopeStateMachine;
+import org.anf.lineage.alias.Alias;
+import org.anf.lineage.error.AnfException;
+import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.state.ScopeState;
+import org.anf.lineage.state.StateKeys;
+import org.anf.lineage.uid.Uid;
+import org.anf.proto.v1.AnchorServiceGrpc;
+import org.anf.proto.v1.Consistency;
+import org.anf.proto.v1.EffectItem;
+import org.anf.proto.v1.GetLineageRequest;
+import org.anf.proto.v1.GetLineageResponse;
+import org.anf.proto.v1.LineageEntry;
+import org.anf.proto.v1.LookupBatchRequest;
+import org.anf.proto.v1.LookupBatchResponse;
+import org.anf.proto.v1.LookupRequest;
+import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.LookupStatus;
+import org.anf.proto.v1.WatchEvent;
+import org.anf.proto.v1.WatchRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Reads: lookups at the consistency asked, lineage, and Watch streams. */
+public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImplBase
+    implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AnchorServiceImpl.class);
+  static final int MAX_BATCH = 1000;
+  static final int DEFAULT_LINEAGE_LIMIT = 1000;
+  static final int WATCH_QUEUE_MAX = 10_000;
+  static final long LINEARIZABLE_TIMEOUT_MS = 5000;
+
+  private final NodeContext ctx;
+  private final ExecutorService watchers =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "anf-watch");
+            t.setDaemon(true);
+            return t;
+          });
+
+  public AnchorServiceImpl(NodeContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void lookup(LookupRequest req, StreamObserver<LookupResult> out) {
+    Handlers.unary("Lookup", out, () -> lookup(req));
+  }
+
+  LookupResult lookup(LookupRequest req) {
+    long started = System.nanoTime();
+    ScopeStateMachine sm = ctx.scope(req.getScopeId());
+    long scope = sm.scopeId();
+    long boundMs =
+        req.getMaxStalenessMs() > 0
+            ? req.getMaxStalenessMs()
+            : ctx.boundedStalenessDefault.toMillis();
+    LookupResult.Builder r;
+    if (req.getConsistency() == Consistency.CONSISTENCY_LINEARIZABLE) {
+      r = linearizable(scope, req).toBuilder();
+    } else {
+      NodeContext.Staleness s = ctx.staleness(scope);
+      boolean within = s.leaderKnown() && s.ageMs() <= boundMs;
+      if (req.getConsistency() == Consistency.CONSISTENCY_BOUNDED && !within) {
+        // Cannot show the bound locally: a read index from the leader, or a clear refusal.
+        try {
+          r = linearizable(scope, req).toBuilder();
+        } catch (AnfException e) {
+          throw new AnfException(
+              ErrorCode.UNAVAILABLE,
+              "anchor "
+                  + ctx.nodeId
+                  + " cannot answer within "
+                  + boundMs
+                  + " ms of its leader ("
+                  + (s.leaderKnown() ? "last contact " + s.ageMs() + " ms ago" : "no leader known")
+                  + ") and no read index was possible: "
+                  + e.getMessage()
+                  + "; ask with consistency ANY to accept a stale answer");
+        }
+      } else {
+        r = sm.lookup(req).toBuilder();
+        long age = s.ageMs() == Long.MAX_VALUE ? -1 : s.ageMs();
+        r.getFreshnessBuilder().setStale(!within).setAgeMs(Math.max(0, age));
+      }
+    }
+    r.setAnchorId(ctx.nodeId);
+    ctx.metrics.lookup(Duration.ofNanos(System.nanoTime() - started));
+    return r.build();
+  }
+
+  private LookupResult linearizable(long scope, LookupRequest req) {
+    LookupResult r =
+        Handlers.await(
+            ctx.groups.linearizableLookup(scope, req),
+            LINEARIZABLE_TIMEOUT_MS,
+            "linearizable read");
+    return r.toBuilder()
+        .setFreshness(r.getFreshness().toBuilder().setStale(false).setAgeMs(0))
+        .build();
+  }
+
+  @Override
+  public void lookupBatch(LookupBatchRequest req, StreamObserver<LookupBatchResponse> out) {
+    Handlers.unary(
+        "LookupBatch",
+        out,
+        () -> {
+          if (req.getRequestsCount() > MAX_BATCH) {
+            throw new AnfException(
+                ErrorCode.TOO_LARGE,
+                "a batch holds at most " + MAX_BATCH + " lookups, got " + req.getRequestsCount());
+          }
+          LookupBatchResponse.Builder b = LookupBatchResponse.newBuilder();
+          for (LookupRequest r : req.getRequestsList()) {
+            try {
+              b.addResults(lookup(r));
+            } catch (AnfException e) {
+              b.addResults(
+                  LookupResult.newBuilder()
+                      .setStatus(LookupStatus.LOOKUP_STATUS_UNSPECIFIED)
+                      .setDetail(e.code() + ": " + e.getMessage()));
+            }
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void getLineage(GetLineageRequest req, StreamObserver<GetLineageResponse> out) {
+    Handlers.unary("GetLineage", out, () -> lineage(req));
+  }
+
+  GetLineageResponse lineage(GetLineageRequest req) {
+    ScopeStateMachine sm = ctx.scope(req.getScopeId());
+    int limit = req.getLimit() == 0 ? DEFAULT_LINEAGE_LIMIT : Math.min(req.getLimit(), 10_000);
+    long first = sm.firstRetainedSeq();
+    long from = Math.max(1, req.getFromSeq());
+    if (from < first) {
+      throw new AnfException(
+          ErrorCode.OUT_OF_RANGE,
+          "lineage entries below seq " + first + " were compacted on anchor " + ctx.nodeId);
+    }
+    Matcher matcher = Matcher.of(req);
+    ScopeState state = sm.state();
+    long head = state.headSeq();
+    GetLineageResponse.Builder b =
+        GetLineageResponse.newBuilder()
+            .setHeadSeq(head)
+            .setHeadHash(com.google.protobuf.ByteString.copyFrom(state.headHash()))
+            .setAnchorId(ctx.nodeId);
+    List<LineageEntry> found = new ArrayList<>();
+    boolean[] more = {false};
+    state
+        .kv()
+        .scan(
+            StateKeys.lineage(from),
+            StateKeys.column((byte) (StateKeys.LINEAGE + 1)),
+            (k, v) -> {
+              LineageEntry e = ScopeState.parse(v, LineageEntry.parser());
+              if (matcher.matches(e)) {
+                if (found.size() == limit) {
+                  more[0] = true;
+                  return false;
+                }
+                found.add(e);
+              }
+              return true;
+            });
+    return b.addAllEntries(found).setTruncated(more[0]).build();
+  }
+
+  /** Which entries concern an alias or a UID (and, as they are found, the UIDs it became). */
+  private static final class Matcher {
+    private final List<String> aliasLabels;
+    private final java.util.Set<Uid> uids = new java.util.HashSet<>();
+    private final boolean all;
+
+    private Matcher(List<String> aliasLabels, boolean all) {
+      this.aliasLabels = aliasLabels;
+      this.all = all;
+    }
+
+    static Matcher of(GetLineageRequest req) {
+      return switch (req.getTargetCase()) {
+        case ALIAS -> new Matcher(Alias.fromProto(req.getAlias()).labels(), false);
+        case UID -> {
+          Matcher m = new Matcher(List.of(), false);
+          m.uids.add(Uid.fromProto(req.getUid()));
+          yield m;
+        }
+        case TARGET_NOT_SET -> new Matcher(List.of(), true);
+      };
+    }
+
+    boolean matches(LineageEntry e) {
+      if (all) {
+        return true;
+      }
+      boolean hit = false;
+      for (EffectItem i : e.getEffect().getItemsList()) {
+        boolean aliasHit =
+            !aliasLabels.isEmpty()
+                && ((i.hasAlias() && labels(i.getAlias()).equals(aliasLabels))
+                    || (i.hasTarget() && labels(i.getTarget()).equals(aliasLabels)));
+        boolean uidHit = i.hasUid() && uids.contains(Uid.fromProto(i.getUid()));
+        if (aliasHit || uidHit) {
+          hit = true;
+          if (i.hasUid()) {
+            uids.add(Uid.fromProto(i.getUid()));
+          }
+          if (i.hasSuccessor()) {
+            uids.add(Uid.fromProto(i.getSuccessor()));
+          }
+        }
+      }
+      return hit;
+    }
+
+    private static List<String> labels(org.anf.proto.v1.Alias a) {
+      try {
+        return a.getText().isEmpty() ? List.of() : Alias.parse(a.getText()).labels();
+      } catch (AnfException e) {
+        return List.of();
+      }
+    }
+  }
+
+  @Override
+  public void watch(WatchRequest req, StreamObserver<WatchEvent> out) {
+    ScopeStateMachine sm;
+    long from;
+    try {
+      sm = ctx.scope(req.getScopeId());
+      long head = sm.state().headSeq();
+      from = req.getFromSeq() == 0 ? head + 1 : req.getFromSeq();
+      long first = sm.firstRetainedSeq();
+      if (from < first) {
+        throw new AnfException(
+            ErrorCode.OUT_OF_RANGE,
+            "lineage entries below seq "
+                + first
+                + " were compacted on anchor "
+                + ctx.nodeId
+                + "; re-read the scope and watch from seq "
+                + first);
+      }
+    } catch (Throwable t) {
+      out.onError(Handlers.status("Watch", t));
+      return;
+    }
+    Watcher w = new Watcher(sm, from, (ServerCallStreamObserver<WatchEvent>) out);
+    ctx.registry.addListener(w);
+    ((ServerCallStreamObserver<WatchEvent>) out).setOnCancelHandler(w::cancel);
+    watchers.execute(w);
+  }
+
+  /** One Watch stream: backfill from the store, then entries as they apply. */
+  private final class Watcher implements Runnable, ScopeRegistry.EntryListener {
+    private final ScopeStateMachine sm;
+    private final ServerCallStreamObserver<WatchEvent> out;
+    private final LinkedBlockingQueue<LineageEntry> queue =
+        new LinkedBlockingQueue<>(WATCH_QUEUE_MAX);
+    private volatile boolean cancelled;
+    private volatile boolean overflowed;
+    private long next;
+
+    Watcher(ScopeStateMachine sm, long from, ServerCallStreamObserver<WatchEvent> out) {
+      this.sm = sm;
+      this.next = from;
+      this.out = out;
+    }
+
+    @Override
+    public void onEntry(long scopeId, LineageEntry entry) {
+      if (scopeId == sm.scopeId() && !queue.offer(entry)) {
+        overflowed = true;
+      }
+    }
+
+    void cancel() {
+      cancelled = true;
+      ctx.registry.removeListener(this);
+    }
+
+    @Override
+    public void run() {
+      try {
+        // Backfill what is stored, then follow the queue (dropping what the backfill covered).
+        ScopeState state = sm.state();
+        long head = state.headSeq();
+        for (long seq = next; seq <= head && !cancelled; seq++) {
+          LineageEntry e = state.lineage(seq);
+          if (e == null) {
+            throw new AnfException(
+                ErrorCode.OUT_OF_RANGE, "lineage entry " + seq + " was compacted");
+          }
+          send(e);
+        }
+        while (!cancelled) {
+          if (overflowed) {
+            throw new AnfException(
+                ErrorCode.UNAVAILABLE,
+                "watcher fell more than "
+                    + WATCH_QUEUE_MAX
+                    + " entries behind; watch again from seq "
+                    + next);
+          }
+          LineageEntry e = queue.poll(500, TimeUnit.MILLISECONDS);
+          if (e != null && e.getSeq() >= next) {
+            send(e);
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Throwable t) {
+        if (!cancelled) {
+          try {
+            out.onError(Handlers.status("Watch", t));
+          } catch (RuntimeException ignored) {
+            // The call is gone already.
+          }
+        }
+      } finally {
+        ctx.registry.removeListener(this);
+      }
+    }
+
+    private void send(LineageEntry e) {
+      synchronized (out) {
+        out.onNext(WatchEvent.newBuilder().setEntry(e).build());
+      }
+      next = e.getSeq() + 1;
+    }
+  }
+
+  @Override
+  public void close() {
+    watchers.shutdownNow();
+    LOG.debug("watch streams closed");
+  }
+}

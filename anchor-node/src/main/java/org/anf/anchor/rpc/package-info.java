@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.anchor.rpc;
+
+import org.jspecify.annotations.NullMarked;

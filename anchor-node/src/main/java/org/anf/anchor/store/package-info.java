@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.anchor.store;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.resolver;
+
+import org.jspecify.annotations.NullMarked;

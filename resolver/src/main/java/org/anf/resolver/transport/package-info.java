@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.resolver.transport;
+
+import org.jspecify.annotations.NullMarked;
