@@ -1,0 +1,14 @@
+package org.anf.resolver;
+
+import org.anf.proto.v1.LookupResult;
+
+/**
+ * Resolves a name (an alias, or a UID in its {@code uid:} form) to a typed result: EXACT,
+ * REDIRECTED, PARTIAL, NOT_FOUND, REVOKED or DNS_FALLBACK, with its freshness and the path walked.
+ * Implementations never throw for an answer the fabric gives (not found is a result); they throw
+ * {@link org.anf.lineage.error.AnfException} for bad input (ALIAS_SYNTAX, INVALID_ARGUMENT) and
+ * when nothing can be answered at all (UNAVAILABLE, with nothing cached).
+ */
+public interface NameResolver {
+  LookupResult resolve(String name, ResolveOptions options);
+}
