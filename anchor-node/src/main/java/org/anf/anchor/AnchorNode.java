@@ -129,7 +129,29 @@ public final class AnchorNode implements AutoCloseable {
               .addService(ProtoReflectionServiceV1.newInstance())
               .build()
               .start();
-      info.setAddress(config.listen().host() + ":" + gs.getPort());
+      info.setAddress(config.listen().host() + ":" + gs.getPort())
+          .setRaftAddress(
+              config.raftListen().host()
+                  + ":"
+                  + rs.getServerRpc().getInetSocketAddress().getPort());
+      for (AnchorConfig.Peer p : config.peers()) {
+        if (p.id().equals(config.nodeId())) {
+          ctx.peers.add(
+              AnchorInfo.newBuilder()
+                  .setId(config.nodeId())
+                  .setAddress(info.getAddress())
+                  .setRaftAddress(info.getRaftAddress())
+                  .setPublicKey(ByteString.copyFrom(nodeKey.publicKey()))
+                  .build());
+        } else {
+          ctx.peers.add(
+              AnchorInfo.newBuilder()
+                  .setId(p.id())
+                  .setAddress(p.address().toString())
+                  .setRaftAddress(p.raftAddress().toString())
+                  .build());
+        }
+      }
       hosted[0] = 1;
       ok = true;
     } finally {

@@ -25,6 +25,7 @@ import org.anf.proto.v1.Mutation;
 import org.anf.proto.v1.ScopeMeta;
 import org.anf.proto.v1.ScopeStatus;
 import org.anf.proto.v1.SignedMutation;
+import org.anf.proto.v1.SnapshotChunk;
 import org.anf.proto.v1.SnapshotRequest;
 import org.anf.proto.v1.SnapshotResponse;
 import org.anf.proto.v1.StatusRequest;
@@ -74,7 +75,7 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
         throw AnfException.invalid(
             "delegate", "expected the parent's Delegate of scope " + ScopeIds.text(child));
       }
-      ScopeStateMachine parentSm = ctx.scope(parent);
+      ScopeStateMachine parentSm = ctx.hosted(parent);
       GroupReply r =
           Handlers.await(
               ctx.groups.submit(parentSm.scopeId(), req.getDelegate()), LEADER_WAIT_MS, "delegate");
@@ -177,7 +178,8 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
         "Status",
         out,
         () -> {
-          StatusResponse.Builder b = StatusResponse.newBuilder().setNode(ctx.info.build());
+          StatusResponse.Builder b =
+              StatusResponse.newBuilder().setNode(ctx.info.build()).addAllPeers(ctx.peers);
           if (req.getScopeId() != 0) {
             b.addScopes(status(ctx.scope(req.getScopeId())));
           } else {
@@ -223,6 +225,55 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
       b.setSnapshotIndex(snap.getIndex());
     }
     return b.build();
+  }
+
+  static final int CHUNK_BYTES = 1 << 20;
+
+  @Override
+  public void fetchSnapshot(SnapshotRequest req, StreamObserver<SnapshotChunk> out) {
+    Path file;
+    try {
+      ScopeStateMachine sm = ctx.scope(req.getScopeId());
+      SingleFileSnapshotInfo snap = sm.latestSnapshot();
+      if (snap == null) {
+        throw new AnfException(
+            ErrorCode.NOT_FOUND,
+            "scope "
+                + ScopeIds.text(sm.scopeId())
+                + " has no snapshot on anchor "
+                + ctx.nodeId
+                + "; take one with Snapshot first");
+      }
+      file = snap.getFile().getPath();
+    } catch (Throwable t) {
+      out.onError(Handlers.status("FetchSnapshot", t));
+      return;
+    }
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+      long offset = 0;
+      long total = java.nio.file.Files.size(file);
+      byte[] buf = new byte[CHUNK_BYTES];
+      while (true) {
+        int n = in.readNBytes(buf, 0, buf.length);
+        SnapshotChunk.Builder chunk =
+            SnapshotChunk.newBuilder().setOffset(offset).setData(ByteString.copyFrom(buf, 0, n));
+        offset += n;
+        boolean last = offset >= total || n == 0;
+        if (last) {
+          chunk.setTotalBytes(total).setFileName(file.getFileName().toString());
+        }
+        out.onNext(chunk.build());
+        if (last) {
+          break;
+        }
+      }
+      out.onCompleted();
+    } catch (java.io.IOException e) {
+      out.onError(
+          Handlers.status(
+              "FetchSnapshot",
+              new AnfException(ErrorCode.INTERNAL, "reading " + file + ": " + e.getMessage(), e)));
+    }
   }
 
   @Override

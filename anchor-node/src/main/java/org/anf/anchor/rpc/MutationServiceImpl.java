@@ -74,7 +74,7 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
             throw AnfException.invalid(
                 "mutation", "a scope is created with AdminService.CreateScope, not Submit");
           }
-          ScopeStateMachine sm = ctx.scope(m.getScopeId());
+          ScopeStateMachine sm = ctx.hosted(m.getScopeId());
           CompletableFuture<SubmitResponse> f =
               ctx.groups
                   .submit(sm.scopeId(), req.getMutation())

@@ -24,6 +24,8 @@ public final class NodeContext {
   final Duration boundedStalenessDefault;
   final int maxMutationBytes;
   final NodeInfo.Builder info;
+  public final java.util.List<org.anf.proto.v1.AnchorInfo> peers =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicLong rootScope = new AtomicLong();
 
   public NodeContext(
@@ -63,6 +65,22 @@ public final class NodeContext {
         ErrorCode.UNKNOWN_SCOPE, "anchor " + nodeId + " does not host the root scope");
   }
 
+  /**
+   * A scope group hosted here, whether or not this replica has applied its genesis yet: enough to
+   * forward a write to the group's leader.
+   */
+  ScopeStateMachine hosted(long requested) {
+    long id = scopeId(requested);
+    ScopeStateMachine sm = registry.get(id);
+    if (sm == null) {
+      throw new AnfException(
+          ErrorCode.UNKNOWN_SCOPE,
+          "scope " + ScopeIds.text(id) + " is not hosted on anchor " + nodeId);
+    }
+    return sm;
+  }
+
+  /** A scope hosted here whose state this replica can read (its genesis is applied). */
   ScopeStateMachine scope(long requested) {
     long id = scopeId(requested);
     ScopeStateMachine sm = registry.get(id);

@@ -165,7 +165,9 @@ public final class ScopeStateMachine extends BaseStateMachine {
       ScopeStore s = store();
       Outcome dryRun =
           s.read(() -> Transitions.apply(s, cmd.getMutation(), Transitions.Verify.SIGNATURE));
-      if (dryRun instanceof Outcome.Refused r) {
+      // A refusal here is only trusted when this replica has applied everything committed: a
+      // leader elected a moment ago may still be applying, and apply decides in any case.
+      if (dryRun instanceof Outcome.Refused r && caughtUp()) {
         registry.metrics().refused();
         trx.setException(RefusedException.of(r.error()));
       }
@@ -181,6 +183,15 @@ public final class ScopeStateMachine extends BaseStateMachine {
           RefusedException.of(new AnfException(ErrorCode.INTERNAL, "validation failed: " + e)));
     }
     return trx;
+  }
+
+  private boolean caughtUp() {
+    try {
+      RaftServer.Division d = getServer().join().getDivision(getGroupId());
+      return getLastAppliedTermIndex().getIndex() >= d.getRaftLog().getLastCommittedIndex();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   @Override
@@ -341,6 +352,14 @@ public final class ScopeStateMachine extends BaseStateMachine {
               return false;
             });
     return first[0] == 0 ? 1 : first[0];
+  }
+
+  @Override
+  public void notifyLeaderChanged(
+      org.apache.ratis.protocol.RaftGroupMemberId groupMemberId,
+      org.apache.ratis.protocol.RaftPeerId newLeaderId) {
+    registry.metrics().leaderChanged();
+    LOG.info("scope {}: leader is now {}", scopeText(), newLeaderId);
   }
 
   public @Nullable SingleFileSnapshotInfo latestSnapshot() {

@@ -1,0 +1,357 @@
+package org.anf.anchor.dev;
+
+import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import org.anf.anchor.AnchorNode;
+import org.anf.anchor.config.AnchorConfig;
+import org.anf.anchor.group.ScopeGroups;
+import org.anf.anchor.statemachine.ScopeStateMachine;
+import org.anf.lineage.alias.Alias;
+import org.anf.lineage.chain.Canonical;
+import org.anf.lineage.crypto.Ed25519;
+import org.anf.lineage.crypto.KeyPair;
+import org.anf.lineage.crypto.KeyText;
+import org.anf.lineage.error.AnfException;
+import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.mutation.MutationFactory;
+import org.anf.lineage.mutation.Signing;
+import org.anf.lineage.transition.Policies;
+import org.anf.proto.v1.AnchorMap;
+import org.anf.proto.v1.Delegation;
+import org.anf.proto.v1.Mutation;
+import org.anf.proto.v1.Policy;
+import org.anf.proto.v1.ScopeMeta;
+import org.anf.resolver.transport.GrpcErrors;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An embedded fabric in one JVM: N anchor nodes on loopback, data under one directory kept across
+ * restarts, a root scope and a small demo namespace created on first start, and a dev admin key
+ * that owns them. What {@code anf dev} runs; tests, the demo and benchmarks use it too.
+ */
+public final class DevFabric implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DevFabric.class);
+  public static final List<String> DEMO_SCOPES = List.of("svc", "svc@demo", "user");
+
+  /**
+   * How to lay the fabric out: anchor i serves gRPC on {@code ports[i]}, Raft on {@code
+   * raftPorts[i]} and metrics on {@code metricsPorts[i]} (-1: none).
+   */
+  public record Options(
+      Path dataDir,
+      String host,
+      List<Integer> ports,
+      List<Integer> raftPorts,
+      List<Integer> metricsPorts,
+      long snapshotEveryEntries,
+      List<String> demoScopes) {
+    /** {@code anf dev}'s layout: gRPC base+i, Raft base+100+i, metrics base+2000+i. */
+    public static Options fromBase(Path dataDir, int basePort, int anchors) {
+      List<Integer> g = new ArrayList<>();
+      List<Integer> r = new ArrayList<>();
+      List<Integer> m = new ArrayList<>();
+      for (int i = 0; i < anchors; i++) {
+        g.add(basePort + i);
+        r.add(basePort + 100 + i);
+        m.add(basePort + 2000 + i);
+      }
+      return new Options(dataDir, "127.0.0.1", g, r, m, 10_000, DEMO_SCOPES);
+    }
+
+    /** Free ports chosen by the OS now, kept for restarts (tests); no metrics endpoints. */
+    public static Options ephemeral(Path dataDir, int anchors) {
+      List<Integer> g = new ArrayList<>();
+      List<Integer> r = new ArrayList<>();
+      List<Integer> m = new ArrayList<>();
+      for (int i = 0; i < anchors; i++) {
+        g.add(freePort());
+        r.add(freePort());
+        m.add(-1);
+      }
+      return new Options(dataDir, "127.0.0.1", g, r, m, 10_000, DEMO_SCOPES);
+    }
+
+    public int anchors() {
+      return ports.size();
+    }
+  }
+
+  static int freePort() {
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new AnfException(ErrorCode.UNAVAILABLE, "no free port: " + e.getMessage());
+    }
+  }
+
+  private final Options opts;
+  private final List<AnchorNode> nodes = new ArrayList<>();
+  private final KeyPair admin;
+  private final Path keyFile;
+  private final MutationFactory factory =
+      new MutationFactory(new SecureRandom(), System::currentTimeMillis);
+  private long root;
+
+  private DevFabric(Options opts) throws IOException {
+    this.opts = opts;
+    Files.createDirectories(opts.dataDir());
+    this.keyFile = opts.dataDir().resolve("dev-admin.key");
+    this.admin = loadOrCreate(keyFile);
+  }
+
+  /** Starts the nodes; creates the root and demo scopes if this data directory has none yet. */
+  public static DevFabric start(Options opts) {
+    DevFabric f;
+    try {
+      f = new DevFabric(opts);
+    } catch (IOException e) {
+      throw new AnfException(
+          ErrorCode.INVALID_ARGUMENT, "cannot use " + opts.dataDir() + ": " + e.getMessage());
+    }
+    boolean ok = false;
+    try {
+      for (int i = 0; i < opts.anchors(); i++) {
+        f.nodes.add(AnchorNode.start(f.config(i)));
+      }
+      f.bootstrap();
+      f.awaitLeaders();
+      ok = true;
+      return f;
+    } finally {
+      if (!ok) {
+        f.close();
+      }
+    }
+  }
+
+  public static String nodeId(int i) {
+    return "a" + (i + 1);
+  }
+
+  AnchorConfig config(int i) {
+    StringBuilder peers = new StringBuilder();
+    for (int j = 0; j < opts.anchors(); j++) {
+      peers
+          .append("  - {id: ")
+          .append(nodeId(j))
+          .append(", address: \"")
+          .append(opts.host())
+          .append(':')
+          .append(opts.ports().get(j))
+          .append("\", raft_address: \"")
+          .append(opts.host())
+          .append(':')
+          .append(opts.raftPorts().get(j))
+          .append("\"}\n");
+    }
+    String yaml =
+        "node_id: "
+            + nodeId(i)
+            + "\n"
+            + "data_dir: \""
+            + opts.dataDir().resolve(nodeId(i)).toAbsolutePath()
+            + "\"\n"
+            + "listen: \""
+            + opts.host()
+            + ":"
+            + opts.ports().get(i)
+            + "\"\n"
+            + "raft_listen: \""
+            + opts.host()
+            + ":"
+            + opts.raftPorts().get(i)
+            + "\"\n"
+            + "metrics_port: "
+            + opts.metricsPorts().get(i)
+            + "\n"
+            + "raft:\n  election_timeout_min_ms: 1000\n  election_timeout_max_ms: 2000\n"
+            + "  snapshot_every_entries: "
+            + opts.snapshotEveryEntries()
+            + "\n"
+            + "peers:\n"
+            + peers;
+    return AnchorConfig.parse(yaml, opts.dataDir(), "dev anchor " + nodeId(i));
+  }
+
+  private AnchorMap anchorMap() {
+    AnchorMap.Builder m = AnchorMap.newBuilder();
+    nodes.forEach(n -> m.addAnchors(n.anchorInfo()));
+    return m.build();
+  }
+
+  private void bootstrap() {
+    Long existing = findRoot();
+    if (existing != null) {
+      root = existing;
+      LOG.info(
+          "dev fabric: root scope {} recovered from {}", Long.toHexString(root), opts.dataDir());
+      return;
+    }
+    Mutation genesis =
+        factory.genesis(
+            0,
+            Alias.ROOT,
+            Policies.ownedBy(admin.publicKey()),
+            anchorMap(),
+            0,
+            List.of(),
+            ByteString.EMPTY);
+    root = genesis.getScopeId();
+    create(null, genesis);
+    for (String s : opts.demoScopes()) {
+      Alias path = Alias.parse(s);
+      long parent = scopeOf(path.prefix(path.size() - 1));
+      createChild(parent, path);
+    }
+    LOG.info("dev fabric: created root scope {} and {}", Long.toHexString(root), opts.demoScopes());
+  }
+
+  /** Waits until every group has elected a leader, so "serving" means lookups can be answered. */
+  private void awaitLeaders() {
+    for (AnchorNode n : nodes) {
+      for (long scope : n.registry().all().keySet()) {
+        n.groups().awaitLeader(scope, 30_000);
+      }
+    }
+  }
+
+  /** The scope whose path is {@code path}, among the scopes the first node hosts. */
+  public long scopeOf(Alias path) {
+    if (path.isRoot()) {
+      return root;
+    }
+    for (ScopeStateMachine sm : nodes.get(0).registry().all().values()) {
+      ScopeMeta meta = sm.store().read(() -> sm.state().metaOrNull());
+      if (meta != null && Alias.fromProto(meta.getPath()).equals(path)) {
+        return sm.scopeId();
+      }
+    }
+    throw new AnfException(ErrorCode.UNKNOWN_SCOPE, "no scope '" + path + "' in the dev fabric");
+  }
+
+  private @Nullable Long findRoot() {
+    AnchorNode first = nodes.get(0);
+    for (ScopeStateMachine sm : first.registry().all().values()) {
+      ScopeMeta meta = sm.store().read(() -> sm.state().metaOrNull());
+      if (meta != null && meta.getParentScopeId() == 0) {
+        return sm.scopeId();
+      }
+    }
+    return null;
+  }
+
+  /** Creates a child scope on every dev anchor, owned by the dev admin key. */
+  public long createChild(long parent, Alias path) {
+    Policy policy = Policies.ownedBy(admin.publicKey());
+    AnchorMap anchors = anchorMap();
+    Mutation genesis =
+        factory.genesis(parent, path, policy, anchors, path.size(), List.of(), ByteString.EMPTY);
+    Delegation d =
+        Delegation.newBuilder()
+            .setChild(path.toProto())
+            .setChildScopeId(genesis.getScopeId())
+            .setAnchors(anchors.toBuilder().setVersion(1))
+            .setPolicyDigest(
+                ByteString.copyFrom(
+                    Canonical.policyDigest(policy.toBuilder().setVersion(1).build())))
+            .build();
+    create(factory.delegate(parent, d), genesis);
+    return genesis.getScopeId();
+  }
+
+  private void create(@Nullable Mutation delegate, Mutation genesis) {
+    var req =
+        org.anf.proto.v1.CreateScopeRequest.newBuilder().setGenesis(Signing.sign(genesis, admin));
+    if (delegate != null) {
+      req.setDelegate(Signing.sign(delegate, admin));
+    }
+    var ch =
+        io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(nodes.get(0).address())
+            .usePlaintext()
+            .build();
+    try {
+      org.anf.proto.v1.AdminServiceGrpc.newBlockingStub(ch)
+          .withDeadlineAfter(60, java.util.concurrent.TimeUnit.SECONDS)
+          .createScope(req.build());
+    } catch (io.grpc.StatusRuntimeException e) {
+      throw GrpcErrors.fromStatus(e);
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  private static KeyPair loadOrCreate(Path file) throws IOException {
+    if (Files.exists(file)) {
+      return KeyText.parse(Files.readString(file, StandardCharsets.UTF_8));
+    }
+    KeyPair k = Ed25519.generate(new SecureRandom());
+    Files.writeString(file, KeyText.format(k), StandardCharsets.UTF_8);
+    restrict(file);
+    return k;
+  }
+
+  static void restrict(Path file) {
+    var f = file.toFile();
+    f.setReadable(false, false);
+    f.setReadable(true, true);
+    f.setWritable(false, false);
+    f.setWritable(true, true);
+  }
+
+  /**
+   * Copies the dev admin key to {@code ~/.anf/dev-admin.key} so client commands find it anywhere.
+   */
+  public Path publishKey() throws IOException {
+    Path home = Path.of(System.getProperty("user.home"), ".anf");
+    Files.createDirectories(home);
+    Path target = home.resolve("dev-admin.key");
+    Files.writeString(target, KeyText.format(admin), StandardCharsets.UTF_8);
+    restrict(target);
+    return target;
+  }
+
+  public List<AnchorNode> nodes() {
+    return nodes;
+  }
+
+  public long root() {
+    return root;
+  }
+
+  public KeyPair admin() {
+    return admin;
+  }
+
+  public Path keyFile() {
+    return keyFile;
+  }
+
+  public Options options() {
+    return opts;
+  }
+
+  public ScopeGroups groups(int i) {
+    return nodes.get(i).groups();
+  }
+
+  @Override
+  public void close() {
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      try {
+        nodes.get(i).close();
+      } catch (RuntimeException e) {
+        LOG.warn("stopping {}: {}", nodes.get(i).nodeId(), e.getMessage());
+      }
+    }
+    nodes.clear();
+  }
+}

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.anchor.dev;
+
+import org.jspecify.annotations.NullMarked;
