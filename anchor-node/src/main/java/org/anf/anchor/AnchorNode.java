@@ -35,6 +35,7 @@ import org.anf.proto.v1.NodeInfo;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -244,8 +245,23 @@ public final class AnchorNode implements AutoCloseable {
     return p;
   }
 
+  /**
+   * Ratis transport parameters: with {@code tls} configured, every Raft connection between anchors
+   * (and every Ratis client this node uses) is mutually authenticated against the CA.
+   */
   private Parameters parameters() {
-    return new Parameters();
+    Parameters p = new Parameters();
+    AnchorConfig.Tls tls = config.tls();
+    if (tls != null) {
+      for (Path f : List.of(tls.cert(), tls.key(), tls.ca())) {
+        if (!Files.isReadable(f)) {
+          throw new AnfException(ErrorCode.INVALID_ARGUMENT, "tls: cannot read " + f);
+        }
+      }
+      GrpcConfigKeys.TLS.setConf(
+          p, new GrpcTlsConfig(tls.key().toFile(), tls.cert().toFile(), tls.ca().toFile(), true));
+    }
+    return p;
   }
 
   static KeyPair loadOrCreateKey(Path file) throws IOException {

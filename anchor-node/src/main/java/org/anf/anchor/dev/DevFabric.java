@@ -178,9 +178,36 @@ public final class DevFabric implements AutoCloseable {
             + opts.snapshotEveryEntries()
             + "\n"
             + "peers:\n"
-            + peers;
+            + peers
+            + tlsYaml(i);
     return AnchorConfig.parse(yaml, opts.dataDir(), "dev anchor " + nodeId(i));
   }
+
+  /** The dev CA and each anchor's certificate, made once under the data directory. */
+  private String tlsYaml(int i) {
+    Path dir = opts.dataDir().resolve("tls");
+    String id = nodeId(i);
+    if (!Files.exists(dir.resolve(id + ".pem"))) {
+      synchronized (this) {
+        if (authority == null) {
+          authority = org.anf.anchor.tls.Certificates.newAuthority("anf dev CA");
+          // A new CA invalidates certificates issued by an old one.
+          for (int j = 0; j < opts.anchors(); j++) {
+            authority.issue(nodeId(j), List.of(opts.host()), dir);
+          }
+        }
+      }
+    }
+    return "tls:\n  cert: \""
+        + dir.resolve(id + ".pem").toAbsolutePath()
+        + "\"\n  key: \""
+        + dir.resolve(id + ".key.pem").toAbsolutePath()
+        + "\"\n  ca: \""
+        + dir.resolve("ca.pem").toAbsolutePath()
+        + "\"\n";
+  }
+
+  private org.anf.anchor.tls.@Nullable Certificates authority;
 
   private AnchorMap anchorMap() {
     AnchorMap.Builder m = AnchorMap.newBuilder();

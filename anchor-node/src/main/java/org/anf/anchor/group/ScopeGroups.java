@@ -296,9 +296,25 @@ public final class ScopeGroups implements AutoCloseable {
               + " on anchor "
               + peer
               + ": "
-              + e.getMessage(),
+              + rootCause(e),
           e);
     }
+  }
+
+  /** The message of the innermost cause, where transport errors say what really failed. */
+  static String rootCause(Throwable t) {
+    Throwable c = t;
+    int depth = 0;
+    while (c.getCause() != null && c.getCause() != c && depth++ < 10) {
+      c = c.getCause();
+    }
+    return c == t
+        ? String.valueOf(t.getMessage())
+        : t.getClass().getSimpleName()
+            + ", caused by "
+            + c.getClass().getSimpleName()
+            + ": "
+            + c.getMessage();
   }
 
   private static long scopeOfOrZero(RaftGroupId gid) {

@@ -54,6 +54,7 @@ public final class TestCluster implements AutoCloseable {
   public final MutationFactory factory;
   private final long snapshotEvery;
   private final long retain;
+  private org.anf.anchor.tls.@Nullable Certificates authority;
   public long root;
 
   public TestCluster(int n) throws IOException {
@@ -62,7 +63,21 @@ public final class TestCluster implements AutoCloseable {
 
   public TestCluster(int n, long snapshotEveryEntries, long lineageRetainEntries)
       throws IOException {
+    this(n, snapshotEveryEntries, lineageRetainEntries, false);
+  }
+
+  /** With {@code tls}, anchors talk Raft over mutual TLS with certificates from one test CA. */
+  public TestCluster(int n, long snapshotEveryEntries, long lineageRetainEntries, boolean tls)
+      throws IOException {
     this.dir = Files.createTempDirectory("anf-cluster-");
+    if (tls) {
+      org.anf.anchor.tls.Certificates ca =
+          org.anf.anchor.tls.Certificates.newAuthority("anf test CA");
+      for (int i = 0; i < n; i++) {
+        ca.issue(id(i), List.of("127.0.0.1"), dir.resolve("tls"));
+      }
+      authority = ca;
+    }
     this.nodes = new AnchorNode[n];
     this.ports = new int[n];
     this.raftPorts = new int[n];
@@ -95,7 +110,16 @@ public final class TestCluster implements AutoCloseable {
             + snapshotEvery
             + "\nlineage_retain_entries: "
             + retain
-            + "\n";
+            + "\n"
+            + (authority == null
+                ? ""
+                : "tls:\n  cert: "
+                    + dir.resolve("tls/" + id(i) + ".pem")
+                    + "\n  key: "
+                    + dir.resolve("tls/" + id(i) + ".key.pem")
+                    + "\n  ca: "
+                    + dir.resolve("tls/ca.pem")
+                    + "\n");
     return AnchorConfig.parse(yaml, dir, "test-" + id(i) + ".yaml");
   }
 

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.anchor.tls;
+
+import org.jspecify.annotations.NullMarked;
