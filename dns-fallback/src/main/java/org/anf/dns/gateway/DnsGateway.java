@@ -1,0 +1,332 @@
+package org.anf.dns.gateway;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.anf.dns.handler.DnsHandler;
+import org.anf.dns.handler.Forwarder;
+import org.anf.dns.handler.HandlerChain;
+import org.anf.dns.handler.Transport;
+import org.anf.lineage.error.AnfException;
+import org.anf.resolver.NameResolver;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.Address;
+
+/**
+ * A DNS server on UDP and TCP that answers through a handler chain (by default {@link
+ * HandlerChain#standard}: the anf zone, then the legacy forwarder, then REFUSED).
+ *
+ * <p>Both transports listen on the same host and port; with port 0 a free port is picked for both
+ * and reported by {@link #port()}. UDP packets are read by one thread and answered by a bounded
+ * pool ({@link GatewayConfig#workers()} threads, {@link GatewayConfig#queueCapacity()} waiting;
+ * more are dropped and the client retries). Each TCP connection gets one thread of a bounded pool
+ * ({@link GatewayConfig#maxTcpConnections()}; more are closed at once) and may carry many
+ * length-prefixed queries, answered in order; it is closed after {@link
+ * GatewayConfig#tcpIdleTimeout()} without a query, or on a length prefix over {@link
+ * GatewayConfig#maxTcpQueryBytes()}.
+ *
+ * <p>No input stops the server: a malformed packet gets FORMERR or is dropped ({@link
+ * QueryProcessor}), a handler failure gets SERVFAIL and a log line, and both loops carry on after
+ * any I/O error until {@link #close()}, which releases both ports.
+ */
+public final class DnsGateway implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DnsGateway.class);
+  private static final int UDP_BUFFER_BYTES = 0xFFFF;
+  private static final int BIND_ATTEMPTS = 20;
+  private static final long CLOSE_WAIT_MS = 5_000;
+
+  private final GatewayConfig config;
+  private final QueryProcessor processor;
+  private final GatewayMetrics metrics;
+  private final DatagramSocket udp;
+  private final ServerSocket tcp;
+  private final ThreadPoolExecutor udpWorkers;
+  private final ThreadPoolExecutor tcpWorkers;
+  private final Thread udpLoop;
+  private final Thread tcpLoop;
+  private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+  private final InetSocketAddress address;
+  private volatile boolean closed;
+
+  private DnsGateway(
+      GatewayConfig config,
+      DnsHandler chain,
+      MeterRegistry registry,
+      DatagramSocket udp,
+      ServerSocket tcp) {
+    this.config = config;
+    this.metrics = new GatewayMetrics(registry);
+    this.processor = new QueryProcessor(chain, config.maxUdpPayloadBytes(), metrics);
+    this.udp = udp;
+    this.tcp = tcp;
+    this.address = (InetSocketAddress) udp.getLocalSocketAddress();
+    this.udpWorkers =
+        new ThreadPoolExecutor(
+            config.workers(),
+            config.workers(),
+            0,
+            TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(config.queueCapacity()),
+            daemons("anf-dns-udp-worker"));
+    this.tcpWorkers =
+        new ThreadPoolExecutor(
+            config.maxTcpConnections(),
+            config.maxTcpConnections(),
+            0,
+            TimeUnit.MILLISECONDS,
+            new SynchronousQueue<>(),
+            daemons("anf-dns-tcp-conn"));
+    this.udpLoop = daemons("anf-dns-udp-loop").newThread(this::udpLoop);
+    this.tcpLoop = daemons("anf-dns-tcp-loop").newThread(this::tcpLoop);
+  }
+
+  /**
+   * Starts a gateway with the standard chain: the anf zone, then {@code forwarder}, then REFUSED.
+   */
+  public static DnsGateway start(
+      GatewayConfig config,
+      NameResolver resolver,
+      @Nullable Forwarder forwarder,
+      MeterRegistry registry)
+      throws IOException {
+    DnsHandler chain =
+        HandlerChain.standard(config.anfZone(), resolver, config.resolveOptions(), forwarder);
+    return start(config, chain, registry);
+  }
+
+  /** Starts a gateway that answers through {@code chain}. */
+  public static DnsGateway start(GatewayConfig config, DnsHandler chain, MeterRegistry registry)
+      throws IOException {
+    InetAddress host = literal(config.host());
+    for (int attempt = 1; ; attempt++) {
+      DatagramSocket udp = new DatagramSocket(null);
+      ServerSocket tcp = new ServerSocket();
+      try {
+        udp.setReceiveBufferSize(1 << 20);
+        udp.bind(new InetSocketAddress(host, config.port()));
+        tcp.setReuseAddress(true);
+        tcp.bind(new InetSocketAddress(host, udp.getLocalPort()), 128);
+      } catch (IOException e) {
+        udp.close();
+        tcp.close();
+        // With port 0 the free UDP port may be taken for TCP: pick another.
+        if (config.port() == 0 && e instanceof BindException && attempt < BIND_ATTEMPTS) {
+          continue;
+        }
+        throw new IOException(
+            "dns gateway: cannot listen on "
+                + config.host()
+                + ":"
+                + config.port()
+                + ": "
+                + e.getMessage(),
+            e);
+      }
+      DnsGateway g = new DnsGateway(config, chain, registry, udp, tcp);
+      g.udpLoop.start();
+      g.tcpLoop.start();
+      log.info(
+          "dns gateway listening on {}:{} (udp, tcp), zone {}",
+          config.host(),
+          g.port(),
+          config.anfZone().text());
+      return g;
+    }
+  }
+
+  /** The port both transports listen on (the one picked when the configured port was 0). */
+  public int port() {
+    return address.getPort();
+  }
+
+  /** The bound address and port, still known after {@link #close()}. */
+  public InetSocketAddress address() {
+    return address;
+  }
+
+  public GatewayConfig config() {
+    return config;
+  }
+
+  /** Stops both listeners, closes every connection and waits for the threads to end. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    udp.close();
+    closeQuietly(tcp);
+    connections.forEach(DnsGateway::closeQuietly);
+    udpWorkers.shutdownNow();
+    tcpWorkers.shutdownNow();
+    try {
+      udpLoop.join(CLOSE_WAIT_MS);
+      tcpLoop.join(CLOSE_WAIT_MS);
+      if (!udpWorkers.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)
+          || !tcpWorkers.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)) {
+        log.warn("dns gateway: worker threads still running {} ms after close", CLOSE_WAIT_MS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    log.info("dns gateway on {}:{} closed", config.host(), address.getPort());
+  }
+
+  private void udpLoop() {
+    byte[] buffer = new byte[UDP_BUFFER_BYTES];
+    DatagramPacket p = new DatagramPacket(buffer, buffer.length);
+    while (!closed) {
+      try {
+        p.setLength(buffer.length);
+        udp.receive(p);
+        byte[] packet = Arrays.copyOfRange(buffer, p.getOffset(), p.getOffset() + p.getLength());
+        SocketAddress from = p.getSocketAddress();
+        udpWorkers.execute(() -> answerUdp(packet, from));
+      } catch (RejectedExecutionException e) {
+        metrics.dropped(Transport.UDP, closed ? "closing" : "overloaded");
+      } catch (IOException | RuntimeException e) {
+        if (!closed) {
+          log.warn("dns gateway: UDP receive failed, carrying on: {}", e.toString());
+        }
+      }
+    }
+  }
+
+  private void answerUdp(byte[] packet, SocketAddress from) {
+    try {
+      byte[] reply = processor.process(packet, Transport.UDP);
+      if (reply != null) {
+        udp.send(new DatagramPacket(reply, reply.length, from));
+      }
+    } catch (IOException | RuntimeException e) {
+      if (!closed) {
+        log.warn("dns gateway: UDP reply to {} failed: {}", from, e.toString());
+      }
+    }
+  }
+
+  private void tcpLoop() {
+    while (!closed) {
+      Socket s;
+      try {
+        s = tcp.accept();
+      } catch (IOException | RuntimeException e) {
+        if (!closed) {
+          log.warn("dns gateway: TCP accept failed, carrying on: {}", e.toString());
+        }
+        continue;
+      }
+      try {
+        tcpWorkers.execute(() -> serveConnection(s));
+      } catch (RejectedExecutionException e) {
+        metrics.dropped(Transport.TCP, closed ? "closing" : "connections");
+        closeQuietly(s);
+      }
+    }
+  }
+
+  private void serveConnection(Socket s) {
+    connections.add(s);
+    try (s) {
+      // close() may have run between accept and here; it sets closed before closing connections.
+      if (closed) {
+        return;
+      }
+      s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, config.tcpIdleTimeout().toMillis()));
+      s.setTcpNoDelay(true);
+      DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
+      OutputStream out = new BufferedOutputStream(s.getOutputStream());
+      while (!closed && serveOne(in, out)) {
+        // one length-prefixed query per turn
+      }
+    } catch (SocketTimeoutException e) {
+      log.debug("dns gateway: TCP connection {} idle, closed", s.getRemoteSocketAddress());
+    } catch (IOException | RuntimeException e) {
+      if (!closed) {
+        log.debug(
+            "dns gateway: TCP connection {} ended: {}", s.getRemoteSocketAddress(), e.toString());
+      }
+    } finally {
+      connections.remove(s);
+    }
+  }
+
+  /** Reads and answers one query; false when the connection is to be closed. */
+  private boolean serveOne(DataInputStream in, OutputStream out) throws IOException {
+    int length;
+    try {
+      length = in.readUnsignedShort();
+    } catch (EOFException e) {
+      return false;
+    }
+    if (length > config.maxTcpQueryBytes()) {
+      metrics.dropped(Transport.TCP, "too_large");
+      return false;
+    }
+    byte[] packet = new byte[length];
+    in.readFully(packet);
+    byte[] reply = processor.process(packet, Transport.TCP);
+    if (reply != null) {
+      out.write(reply.length >>> 8);
+      out.write(reply.length & 0xFF);
+      out.write(reply);
+      out.flush();
+    }
+    return true;
+  }
+
+  private static InetAddress literal(String host) throws IOException {
+    byte[] ip = Address.toByteArray(host, Address.IPv4);
+    if (ip == null) {
+      ip = Address.toByteArray(host, Address.IPv6);
+    }
+    if (ip == null) {
+      throw AnfException.invalid(
+          "host", "'" + host + "' must be an IP literal (the gateway never looks names up)");
+    }
+    return InetAddress.getByAddress(ip);
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception e) {
+      log.debug("dns gateway: close failed: {}", e.toString());
+    }
+  }
+
+  private static ThreadFactory daemons(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
