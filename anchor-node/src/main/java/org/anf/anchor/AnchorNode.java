@@ -69,6 +69,7 @@ public final class AnchorNode implements AutoCloseable {
   private final RaftServer raft;
   private final ScopeGroups groups;
   private final AnchorServiceImpl anchorService;
+  private @Nullable MutationServiceImpl mutationService;
   private final Server grpc;
   private final HealthStatusManager health = new HealthStatusManager();
   private final KeyPair nodeKey;
@@ -119,12 +120,16 @@ public final class AnchorNode implements AutoCloseable {
               MAX_MUTATION_BYTES,
               info);
       as = new AnchorServiceImpl(ctx);
+      MutationServiceImpl ms2 = new MutationServiceImpl(ctx);
+      mutationService = ms2;
       gs =
           NettyServerBuilder.forAddress(
                   new InetSocketAddress(config.listen().host(), config.listen().port()))
               .maxInboundMessageSize(MAX_MESSAGE_BYTES)
               .addService(as)
-              .addService(new MutationServiceImpl(ctx))
+              .addService(
+                  io.grpc.ServerInterceptors.intercept(
+                      ms2, MutationServiceImpl.forwardingInterceptor()))
               .addService(new AdminServiceImpl(ctx))
               .addService(health.getHealthService())
               .addService(ProtoReflectionServiceV1.newInstance())
@@ -347,6 +352,9 @@ public final class AnchorNode implements AutoCloseable {
     health.enterTerminalState();
     grpc.shutdown();
     anchorService.close();
+    if (mutationService != null) {
+      mutationService.close();
+    }
     try {
       if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
         grpc.shutdownNow();

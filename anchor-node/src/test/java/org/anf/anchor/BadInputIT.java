@@ -184,7 +184,7 @@ class BadInputIT {
             .toBuilder()
             .setMutation(ByteString.copyFrom(new byte[] {(byte) 0xff, 1, 2}))
             .build();
-    assertStatus(() -> submit(junk), Status.Code.PERMISSION_DENIED, "signature does not verify");
+    assertStatus(() -> submit(junk), Status.Code.INVALID_ARGUMENT, "does not parse");
     SignedMutation signedJunk = signRaw(new byte[] {(byte) 0xff, 1, 2});
     assertStatus(() -> submit(signedJunk), Status.Code.INVALID_ARGUMENT, "does not parse");
     assertStatus(

@@ -20,6 +20,8 @@ import org.anf.proto.v1.GroupQuery;
 import org.anf.proto.v1.GroupReply;
 import org.anf.proto.v1.LookupRequest;
 import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.MutationReply;
+import org.anf.proto.v1.Refusal;
 import org.anf.proto.v1.SignedMutation;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
@@ -156,33 +158,68 @@ public final class ScopeGroups implements AutoCloseable {
     }
   }
 
-  /** Submits a mutation to the scope's group; completes with the state machine's reply. */
-  public CompletableFuture<GroupReply> submit(long scopeId, SignedMutation mutation) {
+  private final Map<Long, MutationBatcher> batchers = new ConcurrentHashMap<>();
+
+  /**
+   * Submits a mutation to the scope's group, batched with others submitted meanwhile; completes
+   * with what became of it (a refusal is a reply, not an exception).
+   */
+  public CompletableFuture<MutationReply> submit(long scopeId, SignedMutation mutation) {
+    return batchers
+        .computeIfAbsent(scopeId, id -> new MutationBatcher(ms -> submitBatch(id, ms)))
+        .submit(mutation);
+  }
+
+  /** Sends mutations as one log entry; one reply per mutation, in order. */
+  public CompletableFuture<List<MutationReply>> submitBatch(
+      long scopeId, List<SignedMutation> mutations) {
     RaftClient c = client(scopeId);
     Message m =
         Message.valueOf(
             ByteString.copyFrom(
-                GroupCommand.newBuilder().setMutation(mutation).build().toByteArray()));
-    return c.async().send(m).handle((reply, error) -> toGroupReply(scopeId, reply, error));
+                GroupCommand.newBuilder().addAllMutations(mutations).build().toByteArray()));
+    return c.async()
+        .send(m)
+        .handle((reply, error) -> toReplies(scopeId, mutations.size(), reply, error));
   }
 
   /** Submits to a group given by its anchors (one this node may not host: a new child scope). */
-  public GroupReply submitTo(long scopeId, AnchorMap anchors, SignedMutation mutation) {
+  public MutationReply submitTo(long scopeId, AnchorMap anchors, SignedMutation mutation) {
     try (RaftClient c = newClient(group(scopeId, anchors))) {
       Message m =
           Message.valueOf(
               ByteString.copyFrom(
-                  GroupCommand.newBuilder().setMutation(mutation).build().toByteArray()));
+                  GroupCommand.newBuilder().addMutations(mutation).build().toByteArray()));
       RaftClientReply reply;
       try {
         reply = c.io().send(m);
       } catch (IOException e) {
-        return toGroupReply(scopeId, null, e);
+        return toReplies(scopeId, 1, null, e).get(0);
       }
-      return toGroupReply(scopeId, reply, null);
+      return toReplies(scopeId, 1, reply, null).get(0);
     } catch (IOException e) {
       throw new AnfException(ErrorCode.INTERNAL, "closing client: " + e.getMessage(), e);
     }
+  }
+
+  private List<MutationReply> toReplies(
+      long scopeId, int n, @Nullable RaftClientReply reply, @Nullable Throwable error) {
+    GroupReply r = toGroupReply(scopeId, reply, error);
+    if (r.getRepliesCount() == n) {
+      return r.getRepliesList();
+    }
+    Refusal why =
+        r.getRepliesCount() == 1 && r.getReplies(0).hasRefused()
+            ? r.getReplies(0).getRefused()
+            : RefusedException.refusal(
+                new AnfException(
+                    ErrorCode.INTERNAL,
+                    "the group answered " + r.getRepliesCount() + " of " + n + " mutations"));
+    List<MutationReply> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(MutationReply.newBuilder().setRefused(why).build());
+    }
+    return out;
   }
 
   /** A linearizable lookup: the local server runs it after a read index from the leader. */
@@ -205,8 +242,9 @@ public final class ScopeGroups implements AutoCloseable {
           .handle(
               (reply, error) -> {
                 GroupReply r = toGroupReply(scopeId, reply, error);
-                if (r.hasRefused()) {
-                  throw new CompletionException(RefusedException.toException(r.getRefused()));
+                if (r.getRepliesCount() > 0 && r.getReplies(0).hasRefused()) {
+                  throw new CompletionException(
+                      RefusedException.toException(r.getReplies(0).getRefused()));
                 }
                 return r.getLookup();
               });
@@ -239,19 +277,21 @@ public final class ScopeGroups implements AutoCloseable {
       Throwable cause = sme.getCause();
       String msg =
           cause != null ? String.valueOf(cause.getMessage()) : String.valueOf(sme.getMessage());
-      return GroupReply.newBuilder().setRefused(RefusedException.decode(msg)).build();
+      return refusedReply(RefusedException.decode(msg));
     }
     if (t instanceof GroupMismatchException) {
-      return GroupReply.newBuilder()
-          .setRefused(
-              RefusedException.refusal(
-                  new AnfException(
-                      ErrorCode.UNKNOWN_SCOPE,
-                      "scope " + ScopeIds.text(scopeId) + " has no group on the anchor asked")))
-          .build();
+      return refusedReply(
+          RefusedException.refusal(
+              new AnfException(
+                  ErrorCode.UNKNOWN_SCOPE,
+                  "scope " + ScopeIds.text(scopeId) + " has no group on the anchor asked")));
     }
     AnfException u = unavailable(scopeId, t);
-    return GroupReply.newBuilder().setRefused(RefusedException.refusal(u)).build();
+    return refusedReply(RefusedException.refusal(u));
+  }
+
+  private static GroupReply refusedReply(Refusal r) {
+    return GroupReply.newBuilder().addReplies(MutationReply.newBuilder().setRefused(r)).build();
   }
 
   private static AnfException unavailable(long scopeId, @Nullable Throwable t) {

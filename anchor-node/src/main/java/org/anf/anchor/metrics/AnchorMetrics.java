@@ -14,6 +14,7 @@ public final class AnchorMetrics {
   private final Timer lookup;
   private final Timer submit;
   private final Counter leaderChanges;
+  private final io.micrometer.core.instrument.DistributionSummary batch;
   private final MeterRegistry registry;
 
   public AnchorMetrics(MeterRegistry registry, String nodeId, Supplier<Number> groupsHosted) {
@@ -46,6 +47,11 @@ public final class AnchorMetrics {
             .tag("node", nodeId)
             .publishPercentiles(0.5, 0.99)
             .register(registry);
+    batch =
+        io.micrometer.core.instrument.DistributionSummary.builder("anf_batch_mutations")
+            .description("Mutations per Raft log entry, as applied")
+            .tag("node", nodeId)
+            .register(registry);
     leaderChanges =
         Counter.builder("anf_leader_changes")
             .description("Leader changes observed in the groups this node hosts")
@@ -77,6 +83,19 @@ public final class AnchorMetrics {
 
   public void submitted(Duration d) {
     submit.record(d);
+  }
+
+  public void batch(int mutations) {
+    batch.record(mutations);
+  }
+
+  /** Mean mutations per applied log entry so far. */
+  public double meanBatch() {
+    return batch.mean();
+  }
+
+  public long batches() {
+    return batch.count();
   }
 
   public void leaderChanged() {

@@ -18,10 +18,10 @@ import org.anf.proto.v1.AnchorInfo;
 import org.anf.proto.v1.AnchorMap;
 import org.anf.proto.v1.CreateScopeRequest;
 import org.anf.proto.v1.CreateScopeResponse;
-import org.anf.proto.v1.GroupReply;
 import org.anf.proto.v1.MembershipRequest;
 import org.anf.proto.v1.MembershipResponse;
 import org.anf.proto.v1.Mutation;
+import org.anf.proto.v1.MutationReply;
 import org.anf.proto.v1.ScopeMeta;
 import org.anf.proto.v1.ScopeStatus;
 import org.anf.proto.v1.SignedMutation;
@@ -76,7 +76,7 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
             "delegate", "expected the parent's Delegate of scope " + ScopeIds.text(child));
       }
       ScopeStateMachine parentSm = ctx.hosted(parent);
-      GroupReply r =
+      MutationReply r =
           Handlers.await(
               ctx.groups.submit(parentSm.scopeId(), req.getDelegate()), LEADER_WAIT_MS, "delegate");
       b.setDelegateEntry(MutationServiceImpl.response(r).getEntry());
@@ -86,10 +86,11 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     AnchorMap anchors = genesis.getCreateScope().getAnchors();
     ctx.groups.createGroup(child, anchors);
     ctx.groups.awaitLeader(child, LEADER_WAIT_MS);
-    GroupReply g = ctx.groups.submitTo(child, anchors, req.getGenesis());
+    MutationReply g = ctx.groups.submitTo(child, anchors, req.getGenesis());
     b.setGenesisEntry(MutationServiceImpl.response(g).getEntry());
     ScopeStateMachine sm = ctx.registry.get(child);
-    if (sm != null) {
+    // This node's replica may not have applied the genesis yet; then the reply says what it can.
+    if (sm != null && sm.store().read(() -> sm.state().exists())) {
       b.setScope(status(sm));
     } else {
       b.setScope(
@@ -158,7 +159,7 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     return b.build();
   }
 
-  private MembershipResponse membership(ScopeStateMachine sm, GroupReply r) {
+  private MembershipResponse membership(ScopeStateMachine sm, MutationReply r) {
     if (r.hasRefused()) {
       throw RefusedException.toException(r.getRefused());
     }

@@ -9,11 +9,12 @@ import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.state.ScopeState;
 import org.anf.lineage.transition.Transitions;
+import org.anf.proto.v1.AnchorInfo;
 import org.anf.proto.v1.GetOutcomeRequest;
 import org.anf.proto.v1.GetOutcomeResponse;
-import org.anf.proto.v1.GroupReply;
 import org.anf.proto.v1.LineageEntry;
 import org.anf.proto.v1.Mutation;
+import org.anf.proto.v1.MutationReply;
 import org.anf.proto.v1.MutationServiceGrpc;
 import org.anf.proto.v1.OutcomeStatus;
 import org.anf.proto.v1.SignedMutation;
@@ -21,14 +22,29 @@ import org.anf.proto.v1.SubmitRequest;
 import org.anf.proto.v1.SubmitResponse;
 
 /** Writes: checks what needs no state at the edge, then orders the mutation through Raft. */
-public final class MutationServiceImpl extends MutationServiceGrpc.MutationServiceImplBase {
+public final class MutationServiceImpl extends MutationServiceGrpc.MutationServiceImplBase
+    implements AutoCloseable {
   private final NodeContext ctx;
+  private final LeaderForwarder forwarder = new LeaderForwarder();
 
   public MutationServiceImpl(NodeContext ctx) {
     this.ctx = ctx;
   }
 
-  /** Size, form and signature: refused here, before any Raft traffic. */
+  /** Intercepts incoming calls to recognise those another anchor forwarded. */
+  public static io.grpc.ServerInterceptor forwardingInterceptor() {
+    return LeaderForwarder.serverInterceptor();
+  }
+
+  @Override
+  public void close() {
+    forwarder.close();
+  }
+
+  /**
+   * Size, form and the presence of a signature: refused here, before any Raft traffic. The
+   * signature itself is verified once, by the group's leader, before the mutation is logged.
+   */
   static Mutation checkAtEdge(NodeContext ctx, SignedMutation signed) {
     int size = signed.getMutation().size();
     if (size > ctx.maxMutationBytes) {
@@ -36,7 +52,10 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
           ErrorCode.TOO_LARGE,
           "mutation is " + size + " bytes; this anchor accepts at most " + ctx.maxMutationBytes);
     }
-    Transitions.verifySignature(signed);
+    if (signed.getSignature().isEmpty() || signed.getPublicKey().isEmpty()) {
+      throw new AnfException(
+          ErrorCode.MISSING_SIGNATURE, "the mutation carries no signature or no public key");
+    }
     Mutation m = Transitions.parse(signed);
     if (m.getMutationId().size() != Transitions.MUTATION_ID_BYTES) {
       throw AnfException.invalid("mutation_id", "a mutation id is 16 bytes");
@@ -47,8 +66,8 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
     return m;
   }
 
-  /** The reply of a group, or the refusal it carries as an exception. */
-  static SubmitResponse response(GroupReply r) {
+  /** What became of a mutation, or the refusal it carries as an exception. */
+  static SubmitResponse response(MutationReply r) {
     SubmitResponse.Builder b = SubmitResponse.newBuilder();
     switch (r.getOutcomeCase()) {
       case APPLIED -> b.setEntry(r.getApplied());
@@ -65,6 +84,7 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
   @Override
   public void submit(SubmitRequest req, StreamObserver<SubmitResponse> out) {
     long started = System.nanoTime();
+    boolean forwarded = LeaderForwarder.wasForwarded();
     Handlers.async(
         "Submit",
         out,
@@ -75,13 +95,42 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
                 "mutation", "a scope is created with AdminService.CreateScope, not Submit");
           }
           ScopeStateMachine sm = ctx.hosted(m.getScopeId());
-          CompletableFuture<SubmitResponse> f =
-              ctx.groups
-                  .submit(sm.scopeId(), req.getMutation())
-                  .thenApply(MutationServiceImpl::response);
+          CompletableFuture<SubmitResponse> f = null;
+          if (!forwarded && sm.state().exists()) {
+            AnchorInfo leader =
+                LeaderForwarder.leaderElsewhere(
+                    ctx,
+                    sm.scopeId(),
+                    sm.store().read(() -> sm.state().meta().getAnchors().getAnchorsList()));
+            if (leader != null) {
+              // On to the leader, where this scope's writes meet in one batcher; if that fails
+              // (the leader moved, or is gone), through this anchor's own Raft client instead.
+              f =
+                  forwarder
+                      .forward(leader.getAddress(), req)
+                      .exceptionallyCompose(
+                          e -> {
+                            Throwable c = Handlers.unwrap(e);
+                            if (c instanceof io.grpc.StatusRuntimeException sre
+                                && sre.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
+                              return CompletableFuture.failedFuture(sre);
+                            }
+                            return viaRaft(sm, req);
+                          });
+            }
+          }
+          if (f == null) {
+            f = viaRaft(sm, req);
+          }
           return f.whenComplete(
               (r, e) -> ctx.metrics.submitted(Duration.ofNanos(System.nanoTime() - started)));
         });
+  }
+
+  private CompletableFuture<SubmitResponse> viaRaft(ScopeStateMachine sm, SubmitRequest req) {
+    return ctx.groups
+        .submit(sm.scopeId(), req.getMutation())
+        .thenApply(MutationServiceImpl::response);
   }
 
   @Override

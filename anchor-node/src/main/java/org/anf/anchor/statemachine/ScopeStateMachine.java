@@ -20,8 +20,10 @@ import org.anf.lineage.uid.Uid;
 import org.anf.proto.v1.GroupCommand;
 import org.anf.proto.v1.GroupQuery;
 import org.anf.proto.v1.GroupReply;
+import org.anf.proto.v1.IndexedRefusal;
 import org.anf.proto.v1.LookupRequest;
 import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.MutationReply;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -154,22 +156,47 @@ public final class ScopeStateMachine extends BaseStateMachine {
     }
   }
 
+  /**
+   * Before anything is logged (leader): the command parses, and every mutation's signature is
+   * checked, once, here. A batch whose mutations all fail is refused outright; otherwise the
+   * failures are recorded by index in the logged entry, answered with their refusal at apply and
+   * never applied. What the state decides (policy, preconditions) is decided at apply, on every
+   * replica alike: a leader elected a moment ago may still be applying, so its view here could be
+   * behind.
+   */
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
     TransactionContext trx = super.startTransaction(request);
     try {
       GroupCommand cmd = GroupCommand.parseFrom(request.getMessage().getContent().toByteArray());
-      if (!cmd.hasMutation()) {
+      if (cmd.getMutationsCount() == 0) {
         throw AnfException.invalid("command", "no mutation in the command");
       }
-      ScopeStore s = store();
-      Outcome dryRun =
-          s.read(() -> Transitions.apply(s, cmd.getMutation(), Transitions.Verify.SIGNATURE));
-      // A refusal here is only trusted when this replica has applied everything committed: a
-      // leader elected a moment ago may still be applying, and apply decides in any case.
-      if (dryRun instanceof Outcome.Refused r && caughtUp()) {
+      GroupCommand.Builder checked = null;
+      AnfException lastRefusal = null;
+      for (int i = 0; i < cmd.getMutationsCount(); i++) {
+        try {
+          Transitions.verifySignature(cmd.getMutations(i));
+        } catch (AnfException e) {
+          lastRefusal = e;
+          if (checked == null) {
+            checked = cmd.toBuilder().clearRefused();
+          }
+          checked.addRefused(
+              IndexedRefusal.newBuilder().setIndex(i).setRefusal(RefusedException.refusal(e)));
+        }
+      }
+      if (checked != null) {
         registry.metrics().refused();
-        trx.setException(RefusedException.of(r.error()));
+        if (checked.getRefusedCount() == cmd.getMutationsCount() && lastRefusal != null) {
+          trx.setException(RefusedException.of(lastRefusal));
+        } else {
+          return TransactionContext.newBuilder()
+              .setStateMachine(this)
+              .setClientRequest(request)
+              .setLogData(ByteString.copyFrom(checked.build().toByteArray()))
+              .build();
+        }
       }
     } catch (InvalidProtocolBufferException e) {
       trx.setException(
@@ -185,15 +212,6 @@ public final class ScopeStateMachine extends BaseStateMachine {
     return trx;
   }
 
-  private boolean caughtUp() {
-    try {
-      RaftServer.Division d = getServer().join().getDivision(getGroupId());
-      return getLastAppliedTermIndex().getIndex() >= d.getRaftLog().getLastCommittedIndex();
-    } catch (IOException | RuntimeException e) {
-      return false;
-    }
-  }
-
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = java.util.Objects.requireNonNull(trx.getLogEntry());
@@ -205,47 +223,54 @@ public final class ScopeStateMachine extends BaseStateMachine {
       updateLastAppliedTermIndex(term, index);
       return CompletableFuture.completedFuture(Message.EMPTY);
     }
-    long started = System.nanoTime();
-    GroupReply reply;
-    NodeStore.Applied at = new NodeStore.Applied(term, index);
     GroupCommand cmd;
     try {
       cmd = GroupCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
     } catch (InvalidProtocolBufferException e) {
-      // Passed startTransaction on the leader, so this cannot happen unless the log is damaged.
-      cmd = GroupCommand.getDefaultInstance();
+      // It parsed on the leader before it was logged: only a damaged log gets here.
+      throw new IllegalStateException(
+          "scope " + scopeText() + ": log entry " + index + " does not parse", e);
     }
-    if (!cmd.hasMutation()) {
-      s.node().setApplied(scopeId, at);
-      reply =
-          GroupReply.newBuilder()
-              .setRefused(RefusedException.refusal(AnfException.invalid("command", "no mutation")))
-              .build();
-    } else {
-      Outcome o = Transitions.apply(s, cmd.getMutation(), Transitions.Verify.ALREADY_VERIFIED);
-      if (o instanceof Outcome.Applied a) {
-        s.apply(a.writes(), at);
-        GroupReply.Builder b = GroupReply.newBuilder().setApplied(a.entry());
-        Uid uid = a.uid();
-        if (uid != null) {
-          b.setUid(uid.toProto());
-        }
-        reply = b.build();
-        registry.metrics().committed(Duration.ofNanos(System.nanoTime() - started));
-        registry.applied(scopeId, a.entry());
-      } else if (o instanceof Outcome.Duplicate d) {
-        s.node().setApplied(scopeId, at);
-        reply = GroupReply.newBuilder().setDuplicate(d.entry()).build();
-      } else {
-        Outcome.Refused r = (Outcome.Refused) o;
-        s.node().setApplied(scopeId, at);
-        registry.metrics().refused();
-        reply = GroupReply.newBuilder().setRefused(RefusedException.refusal(r.error())).build();
+    java.util.Map<Integer, org.anf.proto.v1.Refusal> refused = new java.util.HashMap<>();
+    cmd.getRefusedList().forEach(r -> refused.put(r.getIndex(), r.getRefusal()));
+    GroupReply.Builder reply = GroupReply.newBuilder();
+    s.begin();
+    for (int i = 0; i < cmd.getMutationsCount(); i++) {
+      org.anf.proto.v1.Refusal pre = refused.get(i);
+      if (pre != null) {
+        reply.addReplies(MutationReply.newBuilder().setRefused(pre));
+        continue;
       }
+      reply.addReplies(applyOne(s, cmd.getMutations(i)));
     }
+    s.commit(new NodeStore.Applied(term, index));
+    registry.metrics().batch(cmd.getMutationsCount());
     updateLastAppliedTermIndex(term, index);
     return CompletableFuture.completedFuture(
-        Message.valueOf(ByteString.copyFrom(reply.toByteArray())));
+        Message.valueOf(ByteString.copyFrom(reply.build().toByteArray())));
+  }
+
+  private MutationReply applyOne(ScopeStore s, org.anf.proto.v1.SignedMutation m) {
+    long started = System.nanoTime();
+    Outcome o = Transitions.apply(s, m, Transitions.Verify.ALREADY_VERIFIED);
+    if (o instanceof Outcome.Applied a) {
+      s.stage(a.writes());
+      MutationReply.Builder b = MutationReply.newBuilder().setApplied(a.entry());
+      Uid uid = a.uid();
+      if (uid != null) {
+        b.setUid(uid.toProto());
+      }
+      registry.metrics().committed(Duration.ofNanos(System.nanoTime() - started));
+      registry.applied(scopeId, a.entry());
+      return b.build();
+    }
+    if (o instanceof Outcome.Duplicate d) {
+      return MutationReply.newBuilder().setDuplicate(d.entry()).build();
+    }
+    registry.metrics().refused();
+    return MutationReply.newBuilder()
+        .setRefused(RefusedException.refusal(((Outcome.Refused) o).error()))
+        .build();
   }
 
   @Override

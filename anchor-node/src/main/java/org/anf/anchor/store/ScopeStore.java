@@ -21,6 +21,9 @@ public final class ScopeStore implements KeyValueView {
   private final NodeStore store;
   private final MemoryKv mirror = new MemoryKv();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  // The writes of a batch being applied (one Raft entry holding several mutations): reads of
+  // lineage entries see them before they reach RocksDB, which gets them in one write.
+  private @Nullable WriteSet pending;
 
   public ScopeStore(long scopeId, NodeStore store) {
     this.scopeId = scopeId;
@@ -56,6 +59,10 @@ public final class ScopeStore implements KeyValueView {
   @Override
   public byte @Nullable [] get(byte[] key) {
     if (key.length > 0 && key[0] == StateKeys.LINEAGE) {
+      WriteSet p = pending;
+      if (p != null && p.contains(key)) {
+        return p.valueOf(key);
+      }
       return store.get(scopeId, key);
     }
     return mirror.get(key);
@@ -77,6 +84,32 @@ public final class ScopeStore implements KeyValueView {
   /** Applies a delta: RocksDB first (one batch with the applied index), then the mirror. */
   public void apply(WriteSet writes, NodeStore.Applied at) {
     store.write(scopeId, writes, at);
+    applyToMirror(writes);
+  }
+
+  /** Starts a batch: {@link #stage} deltas, then {@link #commit} them to RocksDB at once. */
+  public void begin() {
+    pending = new WriteSet();
+  }
+
+  /** Applies a delta of the current batch to the mirror now and to RocksDB at commit. */
+  public void stage(WriteSet writes) {
+    WriteSet p = pending;
+    if (p == null) {
+      throw new IllegalStateException("stage() outside a batch");
+    }
+    p.putAll(writes);
+    applyToMirror(writes);
+  }
+
+  /** Writes the batch and the applied index in one RocksDB write. */
+  public void commit(NodeStore.Applied at) {
+    WriteSet p = pending;
+    pending = null;
+    store.write(scopeId, p == null ? new WriteSet() : p, at);
+  }
+
+  private void applyToMirror(WriteSet writes) {
     lock.writeLock().lock();
     try {
       writes.forEach(

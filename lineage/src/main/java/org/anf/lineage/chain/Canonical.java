@@ -41,7 +41,23 @@ public final class Canonical {
     return w.finish();
   }
 
+  // Anchor maps change rarely and are hashed into every entry: remember the last few.
+  private static final java.util.Map<AnchorMap, byte[]> ANCHOR_HASHES =
+      java.util.Collections.synchronizedMap(
+          new java.util.LinkedHashMap<>(16, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(java.util.Map.Entry<AnchorMap, byte[]> e) {
+              return size() > 64;
+            }
+          });
+
   public static byte[] anchorMapHash(AnchorMap m) {
+    return ANCHOR_HASHES.computeIfAbsent(m, Canonical::computeAnchorMapHash).clone();
+  }
+
+  private static byte[] computeAnchorMapHash(AnchorMap m) {
     CanonicalWriter w = new CanonicalWriter("anf.v1.anchors\n");
     w.u64(m.getVersion());
     w.u32(m.getAnchorsCount());

@@ -1,16 +1,43 @@
 package org.anf.lineage.kv;
 
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
-/** An in-memory, sorted key-value state. Not thread-safe: callers serialise access. */
+/**
+ * An in-memory, sorted key-value state: a sorted map for scans and a hash index for point reads,
+ * which are most of what transitions and lookups do. Not thread-safe: callers serialise access.
+ */
 public final class MemoryKv implements KeyValueView {
   private final TreeMap<byte[], byte[]> map = new TreeMap<>(Bytes::compare);
+  private final HashMap<Key, byte[]> index = new HashMap<>();
+
+  /** A byte[] with value equality, for the hash index. */
+  private static final class Key {
+    private final byte[] bytes;
+    private final int hash;
+
+    Key(byte[] bytes) {
+      this.bytes = bytes;
+      this.hash = Arrays.hashCode(bytes);
+    }
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+      return o instanceof Key k && k.hash == hash && Arrays.equals(k.bytes, bytes);
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
 
   @Override
   public byte @Nullable [] get(byte[] key) {
-    return map.get(key);
+    return index.get(new Key(key));
   }
 
   @Override
@@ -26,23 +53,26 @@ public final class MemoryKv implements KeyValueView {
     writes.forEach(
         (k, v) -> {
           if (v == null) {
-            map.remove(k);
+            remove(k);
           } else {
-            map.put(k, v);
+            put(k, v);
           }
         });
   }
 
   public void put(byte[] key, byte[] value) {
     map.put(key, value);
+    index.put(new Key(key), value);
   }
 
   public void remove(byte[] key) {
     map.remove(key);
+    index.remove(new Key(key));
   }
 
   public void clear() {
     map.clear();
+    index.clear();
   }
 
   public int size() {
@@ -52,6 +82,7 @@ public final class MemoryKv implements KeyValueView {
   public MemoryKv copy() {
     MemoryKv c = new MemoryKv();
     c.map.putAll(map);
+    c.index.putAll(index);
     return c;
   }
 }

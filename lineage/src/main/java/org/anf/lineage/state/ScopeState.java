@@ -52,8 +52,24 @@ public class ScopeState {
   }
 
   public @Nullable ScopeMeta metaOrNull() {
-    return read(StateKeys.meta(), ScopeMeta.parser());
+    byte[] v = kv.get(StateKeys.meta());
+    if (v == null) {
+      return null;
+    }
+    // Stores hand back the same array until the meta is rewritten: parse each version once.
+    synchronized (PARSED_META) {
+      ScopeMeta m = PARSED_META.get(v);
+      if (m == null) {
+        m = parse(v, ScopeMeta.parser());
+        PARSED_META.put(v, m);
+      }
+      return m;
+    }
   }
+
+  // Keyed by array identity (arrays use Object.equals); entries go when the array does.
+  private static final java.util.WeakHashMap<byte[], ScopeMeta> PARSED_META =
+      new java.util.WeakHashMap<>();
 
   /** The scope's alias (its recorded path). */
   public Alias path() {

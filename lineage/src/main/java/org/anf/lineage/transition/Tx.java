@@ -276,9 +276,14 @@ final class Tx extends ScopeState {
     return RedirectState.newBuilder().setUid(u.toProto()).setSeq(seq()).build();
   }
 
-  /** The seq the entry being built will get. */
+  private long seq;
+
+  /** The seq the entry being built will get (the head does not move during a transition). */
   long seq() {
-    return headSeq() + 1;
+    if (seq == 0) {
+      seq = headSeq() + 1;
+    }
+    return seq;
   }
 
   // --- effects --------------------------------------------------------------------------------

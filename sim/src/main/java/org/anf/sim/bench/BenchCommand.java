@@ -1,0 +1,380 @@
+package org.anf.sim.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.anf.anchor.dev.DevFabric;
+import org.anf.lineage.alias.Alias;
+import org.anf.lineage.mutation.Signing;
+import org.anf.proto.v1.AnchorServiceGrpc;
+import org.anf.proto.v1.Consistency;
+import org.anf.proto.v1.Endpoint;
+import org.anf.proto.v1.LookupRequest;
+import org.anf.proto.v1.LookupStatus;
+import org.anf.proto.v1.MutationServiceGrpc;
+import org.anf.proto.v1.ObjectRecord;
+import org.anf.proto.v1.SignedMutation;
+import org.anf.proto.v1.SubmitRequest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Write and lookup load against a fresh embedded fabric: three anchor nodes in this JVM on loopback
+ * (mutual TLS between them, Raft log fsync on), one scope governed by all three.
+ *
+ * <p>Writes: each client thread submits pre-signed binds (signing is the client's cost, done before
+ * the clock starts) through gRPC to one of the three anchors in turn, one at a time, and records
+ * each commit latency. Lookups: client threads look bound aliases up on one anchor (BOUNDED
+ * consistency). Figures are printed as they come and in a summary table.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure binds per second and commit latency on a 3-anchor group (fsync on), then lookups"
+          + " per second from one anchor. Runs its own fabric in a temp directory."
+    })
+public final class BenchCommand implements java.util.concurrent.Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--clients",
+      split = ",",
+      paramLabel = "N[,N...]",
+      description = "Concurrent clients for each write run (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1,16,64")
+  List<Integer> clients = List.of(1, 16, 64);
+
+  @Option(
+      names = "--seconds",
+      paramLabel = "S",
+      description = "Measured seconds per run (default: ${DEFAULT-VALUE}).",
+      defaultValue = "15")
+  int seconds = 15;
+
+  @Option(
+      names = "--warmup",
+      paramLabel = "S",
+      description = "Unmeasured seconds before each run (default: ${DEFAULT-VALUE}).",
+      defaultValue = "3")
+  int warmup = 3;
+
+  @Option(
+      names = "--lookup-clients",
+      split = ",",
+      paramLabel = "N[,N...]",
+      description = "Concurrent clients for lookup runs (default: ${DEFAULT-VALUE}; empty skips).",
+      defaultValue = "16")
+  List<Integer> lookupClients = List.of(16);
+
+  @Option(
+      names = "--peer",
+      paramLabel = "etcd|none",
+      description =
+          "Also run the same write loop against a 3-member etcd cluster started here (Debian's"
+              + " etcd-server), and print the ratio (default: ${DEFAULT-VALUE}).",
+      defaultValue = "etcd")
+  String peer = "etcd";
+
+  @Option(
+      names = "--to",
+      paramLabel = "leader|all",
+      description =
+          "Which anchors the write clients talk to: all three in turn (default), or only the"
+              + " scope's leader.",
+      defaultValue = "all")
+  String to = "all";
+
+  @Option(
+      names = "--data",
+      paramLabel = "DIR",
+      description = "Where the fabric's data goes (default: a temp dir under /tmp, deleted after).")
+  Path data;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    boolean temp = data == null;
+    Path dir = temp ? Files.createTempDirectory("anf-bench-") : data;
+    DevFabric.Options o = DevFabric.Options.ephemeral(dir, 3);
+    DevFabric.Options opts =
+        new DevFabric.Options(
+            o.dataDir(), o.host(), o.ports(), o.raftPorts(), o.metricsPorts(), 100_000, List.of());
+    out.printf(
+        "anf bench: 3 anchors on loopback, Raft log fsync on, mutual TLS; data in %s%n", dir);
+    out.printf(
+        "cores=%d, java=%s%n",
+        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+    out.flush();
+    List<String> rows = new ArrayList<>();
+    try (DevFabric fabric = DevFabric.start(opts)) {
+      long scope = fabric.createChild(fabric.root(), Alias.parse("bench"));
+      for (var n : fabric.nodes()) {
+        n.groups().awaitLeader(scope, 30_000);
+      }
+      List<ManagedChannel> channels = new ArrayList<>();
+      for (var n : fabric.nodes()) {
+        boolean leader = n.groups().division(scope).getInfo().isLeader();
+        if (to.equals("all") || leader) {
+          channels.add(NettyChannelBuilder.forTarget(n.address()).usePlaintext().build());
+        }
+      }
+      out.printf(
+          "write clients talk to %s%n",
+          to.equals("all") ? "all three anchors in turn" : "the leader only");
+      AtomicLong seq = new AtomicLong();
+      ConcurrentLinkedQueue<String> names = new ConcurrentLinkedQueue<>();
+      try {
+        for (int c : clients) {
+          var os =
+              (com.sun.management.OperatingSystemMXBean)
+                  java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+          var leaderMetrics = fabric.nodes().get(0).registry().metrics();
+          long b0 = leaderMetrics.batches();
+          long cpu0 = os.getProcessCpuTime();
+          Result r = writes(fabric, scope, channels, c, seq, names);
+          anfRates.put(c, r.perSecond);
+          double cpuPerCommitUs = (os.getProcessCpuTime() - cpu0) / 1e3 / Math.max(1, r.total);
+          out.printf(
+              "  (cpu %.0f us per commit over the run, incl. clients; node a1 applied %d entries, mean %.1f mutations each)%n",
+              cpuPerCommitUs, leaderMetrics.batches() - b0, leaderMetrics.meanBatch());
+          String row =
+              String.format(
+                  "binds  clients=%-3d %8.0f/s  p50 %6.2f ms  p99 %6.2f ms  (%d commits)",
+                  c, r.perSecond, r.lat.percentileMs(50), r.lat.percentileMs(99), r.lat.count());
+          out.println(row);
+          out.flush();
+          rows.add(row);
+        }
+        List<String> aliases = new ArrayList<>(names);
+        for (int c : lookupClients) {
+          Result r = lookups(scope, channels.get(0), c, aliases);
+          String row =
+              String.format(
+                  "lookups clients=%-3d %8.0f/s  p50 %6.3f ms  p99 %6.3f ms  (one anchor, BOUNDED)",
+                  c, r.perSecond, r.lat.percentileMs(50), r.lat.percentileMs(99));
+          out.println(row);
+          out.flush();
+          rows.add(row);
+        }
+      } finally {
+        channels.forEach(ManagedChannel::shutdownNow);
+      }
+    } finally {
+      if (temp) {
+        try (Stream<Path> s = Files.walk(dir)) {
+          s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
+    }
+    if (peer.equals("etcd")) {
+      etcd(out, rows);
+    }
+    out.println("summary:");
+    rows.forEach(r -> out.println("  " + r));
+    return 0;
+  }
+
+  record Result(double perSecond, Latencies lat, long total) {}
+
+  private Result writes(
+      DevFabric fabric,
+      long scope,
+      List<ManagedChannel> channels,
+      int clients,
+      AtomicLong seq,
+      ConcurrentLinkedQueue<String> names)
+      throws InterruptedException {
+    // Enough pre-signed binds for a generous rate; a client that runs out stops early.
+    int perClient = Math.max(2000, 40_000 / clients) * (seconds + warmup) / 10 + 1000;
+    List<List<SignedMutation>> work = new ArrayList<>();
+    List<List<String>> workNames = new ArrayList<>();
+    ObjectRecord rec =
+        ObjectRecord.newBuilder()
+            .addEndpoints(Endpoint.newBuilder().setHost("10.0.0.1").setPort(443))
+            .build();
+    var factory =
+        new org.anf.lineage.mutation.MutationFactory(
+            new java.util.Random(clients), System::currentTimeMillis);
+    for (int i = 0; i < clients; i++) {
+      List<SignedMutation> ms = new ArrayList<>(perClient);
+      List<String> ns = new ArrayList<>(perClient);
+      for (int j = 0; j < perClient; j++) {
+        String alias = "bench@c" + clients + "/t" + i + "/n" + seq.incrementAndGet();
+        ms.add(Signing.sign(factory.bind(scope, Alias.parse(alias), rec), fabric.admin()));
+        ns.add(alias);
+      }
+      work.add(ms);
+      workNames.add(ns);
+    }
+    return run(
+        clients,
+        (i, measuring, lat) -> {
+          var stub = MutationServiceGrpc.newBlockingStub(channels.get(i % channels.size()));
+          List<SignedMutation> ms = work.get(i);
+          for (int j = 0; j < ms.size() && !stopped.get(); j++) {
+            long t0 = System.nanoTime();
+            stub.withDeadlineAfter(30, TimeUnit.SECONDS)
+                .submit(SubmitRequest.newBuilder().setMutation(ms.get(j)).build());
+            long d = System.nanoTime() - t0;
+            if (measuring.get()) {
+              lat.add(d);
+            }
+            names.add(workNames.get(i).get(j));
+            completed.incrementAndGet();
+          }
+        });
+  }
+
+  /** The same write loop against etcd: Puts of a value the size of a signed bind. */
+  private void etcd(PrintWriter out, List<String> rows) throws Exception {
+    Path dir = Files.createTempDirectory("anf-bench-etcd-");
+    try (EtcdPeer etcd = new EtcdPeer(dir)) {
+      out.printf("etcd 3.4 peer: 3 members on %s%n", etcd.endpoints());
+      List<ManagedChannel> chs = new ArrayList<>();
+      for (String e : etcd.endpoints()) {
+        chs.add(EtcdPeer.channel(e));
+      }
+      byte[] value = new byte[VALUE_BYTES];
+      new java.util.Random(7).nextBytes(value);
+      try {
+        for (int c : clients) {
+          Result r =
+              run(
+                  c,
+                  (i, measuring, lat) -> {
+                    ManagedChannel ch = chs.get(i % chs.size());
+                    for (long j = 0; !stopped.get(); j++) {
+                      byte[] key =
+                          ("/bench/c" + c + "/t" + i + "/n" + j)
+                              .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                      long t0 = System.nanoTime();
+                      EtcdPeer.put(ch, key, value);
+                      long d = System.nanoTime() - t0;
+                      if (measuring.get()) {
+                        lat.add(d);
+                      }
+                      completed.incrementAndGet();
+                    }
+                  });
+          String row =
+              String.format(
+                  "etcd puts clients=%-3d %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  (%d puts)",
+                  c, r.perSecond, r.lat.percentileMs(50), r.lat.percentileMs(99), r.lat.count());
+          out.println(row);
+          out.flush();
+          rows.add(row);
+          Double ours = anfRates.get(c);
+          if (ours != null) {
+            String ratio =
+                String.format("ratio anf/etcd at %d clients: %.2f", c, ours / r.perSecond);
+            out.println(ratio);
+            rows.add(ratio);
+          }
+        }
+      } finally {
+        chs.forEach(ManagedChannel::shutdownNow);
+      }
+    } finally {
+      try (Stream<Path> s = Files.walk(dir)) {
+        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  /** Size of a signed bind mutation as the benchmark sends it, for a like-for-like etcd value. */
+  static final int VALUE_BYTES = 200;
+
+  private final java.util.Map<Integer, Double> anfRates = new java.util.HashMap<>();
+
+  private Result lookups(long scope, ManagedChannel ch, int clients, List<String> aliases)
+      throws InterruptedException {
+    List<LookupRequest> reqs = new ArrayList<>();
+    for (int i = 0; i < Math.min(aliases.size(), 20_000); i++) {
+      reqs.add(
+          LookupRequest.newBuilder()
+              .setScopeId(scope)
+              .setAlias(Alias.parse(aliases.get(i)).toProto())
+              .setConsistency(Consistency.CONSISTENCY_BOUNDED)
+              .build());
+    }
+    return run(
+        clients,
+        (i, measuring, lat) -> {
+          var stub = AnchorServiceGrpc.newBlockingStub(ch);
+          for (int j = i; !stopped.get(); j += clients) {
+            long t0 = System.nanoTime();
+            var r = stub.withDeadlineAfter(10, TimeUnit.SECONDS).lookup(reqs.get(j % reqs.size()));
+            long d = System.nanoTime() - t0;
+            if (r.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
+              throw new IllegalStateException("lookup of a bound alias gave " + r.getStatus());
+            }
+            if (measuring.get()) {
+              lat.add(d);
+            }
+          }
+        });
+  }
+
+  private final AtomicBoolean stopped = new AtomicBoolean();
+  private final AtomicLong completed = new AtomicLong();
+
+  interface Client {
+    void run(int index, AtomicBoolean measuring, Latencies lat) throws Exception;
+  }
+
+  private Result run(int clients, Client client) throws InterruptedException {
+    stopped.set(false);
+    completed.set(0);
+    AtomicBoolean measuring = new AtomicBoolean(false);
+    List<Latencies> lats = new ArrayList<>();
+    ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+    CountDownLatch done = new CountDownLatch(clients);
+    for (int i = 0; i < clients; i++) {
+      Latencies l = new Latencies();
+      lats.add(l);
+      int idx = i;
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  client.run(idx, measuring, l);
+                } catch (Throwable e) {
+                  failures.add(e);
+                } finally {
+                  done.countDown();
+                }
+              },
+              "bench-client-" + i);
+      t.setDaemon(true);
+      t.start();
+    }
+    Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
+    measuring.set(true);
+    long t0 = System.nanoTime();
+    Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+    measuring.set(false);
+    long elapsed = System.nanoTime() - t0;
+    stopped.set(true);
+    done.await(60, TimeUnit.SECONDS);
+    if (!failures.isEmpty()) {
+      throw new IllegalStateException("a bench client failed: " + failures.peek(), failures.peek());
+    }
+    Latencies all = new Latencies();
+    lats.forEach(all::addAll);
+    return new Result(all.count() / (elapsed / 1e9), all, completed.get());
+  }
+}
