@@ -62,7 +62,19 @@ public final class AnchorNode implements AutoCloseable {
   /** gRPC messages larger than this are refused by the transport. */
   public static final int MAX_MESSAGE_BYTES = 4 << 20;
 
+  /**
+   * Seams for tests and simulation that leave the production code paths as they are: a customizer
+   * of Ratis's own gRPC server (the sim installs a link-fault interceptor there) and an interceptor
+   * on the anchor services.
+   */
+  public record Hooks(
+      org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
+      io.grpc.@Nullable ServerInterceptor anchorServices) {
+    public static final Hooks NONE = new Hooks(null, null);
+  }
+
   private final AnchorConfig config;
+  private final Hooks hooks;
   private final NodeStore store;
   private final MetricsServer metricsServer;
   private final ScopeRegistry registry;
@@ -75,8 +87,9 @@ public final class AnchorNode implements AutoCloseable {
   private final KeyPair nodeKey;
   private final long startedNanos = System.nanoTime();
 
-  private AnchorNode(AnchorConfig config) throws IOException {
+  private AnchorNode(AnchorConfig config, Hooks hooks) throws IOException {
     this.config = config;
+    this.hooks = hooks;
     Files.createDirectories(config.dataDir());
     this.nodeKey = loadOrCreateKey(config.dataDir().resolve("node.key"));
     this.store = new NodeStore(config.dataDir().resolve("rocksdb"), false);
@@ -122,7 +135,7 @@ public final class AnchorNode implements AutoCloseable {
       as = new AnchorServiceImpl(ctx);
       MutationServiceImpl ms2 = new MutationServiceImpl(ctx);
       mutationService = ms2;
-      gs =
+      NettyServerBuilder sb =
           NettyServerBuilder.forAddress(
                   new InetSocketAddress(config.listen().host(), config.listen().port()))
               .maxInboundMessageSize(MAX_MESSAGE_BYTES)
@@ -132,9 +145,12 @@ public final class AnchorNode implements AutoCloseable {
                       ms2, MutationServiceImpl.forwardingInterceptor()))
               .addService(new AdminServiceImpl(ctx))
               .addService(health.getHealthService())
-              .addService(ProtoReflectionServiceV1.newInstance())
-              .build()
-              .start();
+              .addService(ProtoReflectionServiceV1.newInstance());
+      io.grpc.ServerInterceptor hook = hooks.anchorServices();
+      if (hook != null) {
+        sb.intercept(hook);
+      }
+      gs = sb.build().start();
       info.setAddress(config.listen().host() + ":" + gs.getPort())
           .setRaftAddress(
               config.raftListen().host()
@@ -193,8 +209,12 @@ public final class AnchorNode implements AutoCloseable {
 
   /** Opens the data directory, starts Raft (recovering every group hosted before) and serves. */
   public static AnchorNode start(AnchorConfig config) {
+    return start(config, Hooks.NONE);
+  }
+
+  public static AnchorNode start(AnchorConfig config, Hooks hooks) {
     try {
-      return new AnchorNode(config);
+      return new AnchorNode(config, hooks);
     } catch (IOException e) {
       throw new AnfException(
           ErrorCode.UNAVAILABLE,
@@ -256,6 +276,9 @@ public final class AnchorNode implements AutoCloseable {
    */
   private Parameters parameters() {
     Parameters p = new Parameters();
+    if (hooks.raftServices() != null) {
+      GrpcConfigKeys.Server.setServicesCustomizer(p, hooks.raftServices());
+    }
     AnchorConfig.Tls tls = config.tls();
     if (tls != null) {
       for (Path f : List.of(tls.cert(), tls.key(), tls.ca())) {
@@ -347,8 +370,15 @@ public final class AnchorNode implements AutoCloseable {
     return registry.get(scopeId);
   }
 
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Stops serving, applies what is committed, releases ports and files; idempotent. */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     health.enterTerminalState();
     grpc.shutdown();
     anchorService.close();

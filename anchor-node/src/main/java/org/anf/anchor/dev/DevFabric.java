@@ -110,6 +110,12 @@ public final class DevFabric implements AutoCloseable {
 
   /** Starts the nodes; creates the root and demo scopes if this data directory has none yet. */
   public static DevFabric start(Options opts) {
+    return start(opts, i -> AnchorNode.Hooks.NONE);
+  }
+
+  /** Starts with per-anchor hooks (the simulator's fault seams). */
+  public static DevFabric start(
+      Options opts, java.util.function.IntFunction<AnchorNode.Hooks> hooks) {
     DevFabric f;
     try {
       f = new DevFabric(opts);
@@ -120,7 +126,7 @@ public final class DevFabric implements AutoCloseable {
     boolean ok = false;
     try {
       for (int i = 0; i < opts.anchors(); i++) {
-        f.nodes.add(AnchorNode.start(f.config(i)));
+        f.nodes.add(AnchorNode.start(f.config(i), hooks.apply(i)));
       }
       f.bootstrap();
       f.awaitLeaders();
@@ -364,6 +370,15 @@ public final class DevFabric implements AutoCloseable {
 
   public Options options() {
     return opts;
+  }
+
+  /** Stops anchor i (its data stays); {@link #restart} brings it back on the same ports. */
+  public void stop(int i) {
+    nodes.get(i).close();
+  }
+
+  public void restart(int i, AnchorNode.Hooks hooks) {
+    nodes.set(i, AnchorNode.start(config(i), hooks));
   }
 
   public ScopeGroups groups(int i) {
