@@ -1,0 +1,695 @@
+package org.anf.resolver;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
+import java.util.regex.Pattern;
+import org.anf.lineage.alias.Alias;
+import org.anf.lineage.error.AnfException;
+import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.uid.Uid;
+import org.anf.proto.v1.AnchorInfo;
+import org.anf.proto.v1.CachedAnswer;
+import org.anf.proto.v1.CachedDelegation;
+import org.anf.proto.v1.Delegation;
+import org.anf.proto.v1.EffectItem;
+import org.anf.proto.v1.EffectKind;
+import org.anf.proto.v1.Endpoint;
+import org.anf.proto.v1.Freshness;
+import org.anf.proto.v1.LineageEntry;
+import org.anf.proto.v1.LookupRequest;
+import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.LookupStatus;
+import org.anf.proto.v1.ObjectRecord;
+import org.anf.proto.v1.PathStep;
+import org.anf.proto.v1.ResolverCacheFile;
+import org.anf.resolver.cache.AnswerCache;
+import org.anf.resolver.cache.CacheFile;
+import org.anf.resolver.cache.ScopeWatches;
+import org.anf.resolver.transport.AnchorCaller;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The resolver: walks a name scope by scope from the deepest delegation it knows, caches answers
+ * (positive and negative) with the TTLs the anchors give, keeps them coherent through the scopes'
+ * Watch streams, serves them marked stale when no anchor answers, refuses revoked names, hands
+ * plain DNS names to a {@link Fallback}, and persists what it knows. Thread-safe.
+ */
+public final class AnfResolver implements NameResolver, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AnfResolver.class);
+  private static final int MAX_HOPS = 64;
+  private static final Pattern HOSTNAME =
+      Pattern.compile(
+          "(?i)^(?=.{1,253}\\.?$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\\.)+"
+              + "[a-z]([a-z0-9-]{0,61}[a-z0-9])?\\.?$");
+
+  private final ResolverConfig config;
+  private final @Nullable Fallback fallback;
+  private final ScheduledExecutorService timer;
+  private final AnchorCaller caller;
+  private final AnswerCache cache;
+  private final ScopeWatches watches;
+
+  /** Delegations by the child scope's alias text, and by its id. */
+  private final Map<String, CachedDelegation> delegations = new ConcurrentHashMap<>();
+
+  private final Map<Long, CachedDelegation> delegationsById = new ConcurrentHashMap<>();
+
+  /** Delegations learned from each parent scope, dropped when the parent's lineage moves. */
+  private final Map<Long, Set<String>> delegationsFrom = new ConcurrentHashMap<>();
+
+  private final Set<String> revoked = ConcurrentHashMap.newKeySet();
+  private final List<BiConsumer<Long, LineageEntry>> entryListeners = new CopyOnWriteArrayList<>();
+  private final ResolverMetrics metrics;
+  private final @Nullable CacheFile file;
+  private final AtomicBoolean dirty = new AtomicBoolean();
+  private volatile long rootScopeId;
+
+  public AnfResolver(ResolverConfig config) {
+    this(config, null, new SimpleMeterRegistry());
+  }
+
+  public AnfResolver(ResolverConfig config, @Nullable Fallback fallback, MeterRegistry registry) {
+    this.config = config;
+    this.fallback = fallback;
+    this.timer =
+        Executors.newScheduledThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "anf-resolver-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    this.caller =
+        new AnchorCaller(
+            timer,
+            config.requestTimeout(),
+            config.hedgeDelay(),
+            config.avoidFor(),
+            System::nanoTime);
+    this.cache = new AnswerCache(config.maxEntries());
+    this.watches =
+        new ScopeWatches(
+            caller::channel,
+            timer,
+            new ScopeWatches.Listener() {
+              @Override
+              public void entry(long scope, LineageEntry e) {
+                onEntry(scope, e);
+              }
+
+              @Override
+              public void reset(long scope) {
+                cache.invalidateScope(scope);
+                dropDelegationsFrom(scope);
+              }
+            },
+            config.maxWatchedScopes());
+    this.metrics = new ResolverMetrics(registry, cache::size, watches::watched);
+    CacheFile f = null;
+    if (config.cacheDir() != null) {
+      try {
+        f = new CacheFile(config.cacheDir());
+        load(f);
+      } catch (IOException e) {
+        throw new AnfException(
+            ErrorCode.INVALID_ARGUMENT,
+            "resolver cache in " + config.cacheDir() + " cannot be used: " + e.getMessage(),
+            e);
+      }
+      long every = config.persistEvery().toMillis();
+      java.util.concurrent.Future<?> unused =
+          timer.scheduleWithFixedDelay(this::persistQuietly, every, every, TimeUnit.MILLISECONDS);
+    }
+    this.file = f;
+  }
+
+  public ResolverConfig config() {
+    return config;
+  }
+
+  /** Called with every lineage entry a watched scope commits (WatchAlias follows these). */
+  public void onLineage(BiConsumer<Long, LineageEntry> listener) {
+    entryListeners.add(listener);
+  }
+
+  public void removeLineageListener(BiConsumer<Long, LineageEntry> listener) {
+    entryListeners.remove(listener);
+  }
+
+  /** The share of resolves answered from the cache so far, 0..1. */
+  public double cacheHitRatio() {
+    return metrics.hitRatio();
+  }
+
+  public int cachedAnswers() {
+    return cache.size();
+  }
+
+  /** Whether the lineage of {@code scope} is being watched right now. */
+  public boolean watching(long scope) {
+    return watches.live(scope);
+  }
+
+  @Override
+  public LookupResult resolve(String name, ResolveOptions options) {
+    String n = name.strip();
+    if (n.isEmpty()) {
+      throw new AnfException(ErrorCode.INVALID_ARGUMENT, "empty name: give an alias or a uid:");
+    }
+    LookupResult r;
+    if (Uid.looksLikeUid(n)) {
+      r = resolveCached(Uid.parse(n).text(), options, () -> walkUid(Uid.parse(n), options));
+    } else {
+      Alias alias;
+      try {
+        alias = Alias.parse(n);
+      } catch (AnfException e) {
+        if (fallback != null && HOSTNAME.matcher(n).matches()) {
+          return legacy(n);
+        }
+        throw e;
+      }
+      r = resolveCached(alias.text(), options, () -> walk(alias, options));
+    }
+    metrics.resolved(r.getStatus());
+    return r;
+  }
+
+  private interface Walk {
+    LookupResult run();
+  }
+
+  private LookupResult resolveCached(String key, ResolveOptions options, Walk walk) {
+    long now = config.clock().millis();
+    AnswerCache.Entry e = cache.get(key);
+    boolean linearizable =
+        options.consistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE;
+    if (e != null && !linearizable && now < e.expiresMs() && coherent(e)) {
+      metrics.hit();
+      return revokedOr(e.hit());
+    }
+    metrics.miss();
+    long t0 = System.nanoTime();
+    LookupResult r;
+    try {
+      r = walk.run();
+    } catch (AnfException ex) {
+      if (ex.code().isCallerError() && ex.code() != ErrorCode.UNKNOWN_SCOPE) {
+        throw ex;
+      }
+      if (e != null && now - e.fetchedMs() <= config.maxStale().toMillis() && !linearizable) {
+        metrics.stale();
+        return revokedOr(stale(e, now, ex));
+      }
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE,
+          "cannot resolve " + key + ": " + ex.getMessage() + " (and nothing cached)",
+          ex);
+    } finally {
+      metrics.walk(System.nanoTime() - t0);
+    }
+    remember(key, r, now);
+    return revokedOr(r);
+  }
+
+  private boolean coherent(AnswerCache.Entry e) {
+    long[] scopes = e.scopes();
+    long[] seqs = e.seqs();
+    for (int i = 0; i < scopes.length; i++) {
+      if (!watches.coherent(scopes[i], seqs[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A cached answer marked stale: its age is how long ago the anchors gave it, plus theirs. */
+  private static LookupResult stale(AnswerCache.Entry e, long now, AnfException why) {
+    LookupResult.Builder b = e.hit().toBuilder();
+    long age = Math.max(0, now - e.fetchedMs()) + e.result().getFreshness().getAgeMs();
+    b.getFreshnessBuilder().setStale(true).setAgeMs(age);
+    for (int i = 0; i < b.getPathCount(); i++) {
+      b.setPath(i, b.getPath(i).toBuilder().setStale(true).setAgeMs(age));
+    }
+    b.setDetail(
+        "served from cache, "
+            + age
+            + " ms old: "
+            + why.getMessage()
+            + (e.result().getDetail().isEmpty() ? "" : "; " + e.result().getDetail()));
+    return b.build();
+  }
+
+  private LookupResult revokedOr(LookupResult r) {
+    if (revoked.isEmpty() || r.getStatus() == LookupStatus.LOOKUP_STATUS_REVOKED) {
+      return r;
+    }
+    String hit = null;
+    if (r.hasAlias() && revoked.contains(r.getAlias().getText())) {
+      hit = r.getAlias().getText();
+    } else if (r.hasCanonicalAlias() && revoked.contains(r.getCanonicalAlias().getText())) {
+      hit = r.getCanonicalAlias().getText();
+    } else if (r.hasUid() && revoked.contains(uidText(r.getUid()))) {
+      hit = uidText(r.getUid());
+    }
+    if (hit == null) {
+      return r;
+    }
+    return r.toBuilder()
+        .setStatus(LookupStatus.LOOKUP_STATUS_REVOKED)
+        .clearRecord()
+        .setDetail(hit + " is revoked (lineage of its scope)")
+        .build();
+  }
+
+  private static String uidText(org.anf.proto.v1.Uid u) {
+    return Uid.fromProto(u).text();
+  }
+
+  private void remember(String key, LookupResult r, long now) {
+    switch (r.getStatus()) {
+      case LOOKUP_STATUS_EXACT,
+          LOOKUP_STATUS_REDIRECTED,
+          LOOKUP_STATUS_PARTIAL,
+          LOOKUP_STATUS_NOT_FOUND,
+          LOOKUP_STATUS_REVOKED -> {}
+      default -> {
+        return;
+      }
+    }
+    if (r.getStatus() == LookupStatus.LOOKUP_STATUS_REVOKED) {
+      revoked.add(key);
+    }
+    for (PathStep s : r.getPathList()) {
+      if (watches.behind(s.getScopeId(), s.getLineageSeq())) {
+        // An anchor that lags what the watch already delivered: don't keep its answer.
+        return;
+      }
+    }
+    long expires = r.getFreshness().getStale() ? now : now + 1000L * r.getTtlSeconds();
+    cache.put(AnswerCache.Entry.of(key, r, now, expires));
+    for (PathStep s : r.getPathList()) {
+      watches.ensure(s.getScopeId(), addressesOf(s.getScopeId()), s.getLineageSeq());
+    }
+    dirty.set(true);
+  }
+
+  private List<String> addressesOf(long scope) {
+    CachedDelegation d = delegationsById.get(scope);
+    if (d == null) {
+      return config.seeds();
+    }
+    List<String> out = new ArrayList<>();
+    for (AnchorInfo a : d.getDelegation().getAnchors().getAnchorsList()) {
+      if (!a.getAddress().isEmpty()) {
+        out.add(a.getAddress());
+      }
+    }
+    // The root anchors as a last resort: in small fabrics they host every scope.
+    for (String s : config.seeds()) {
+      if (!out.contains(s)) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
+  /** The walk, from the deepest cached delegation; a stale delegation restarts it from the root. */
+  private LookupResult walk(Alias alias, ResolveOptions options) {
+    try {
+      return walk(alias, options, true);
+    } catch (AnfException e) {
+      if (e.code() == ErrorCode.UNKNOWN_SCOPE) {
+        return walk(alias, options, false);
+      }
+      throw e;
+    }
+  }
+
+  private LookupResult walk(Alias alias, ResolveOptions options, boolean useCache) {
+    Alias current = alias;
+    List<PathStep> path = new ArrayList<>();
+    List<org.anf.proto.v1.Alias> chain = new ArrayList<>();
+    Start start = start(current, useCache);
+    long scope = start.scope;
+    int scopeLabels = start.labels;
+    Alias scopeAlias = start.alias;
+    boolean stale = false;
+    long age = 0;
+    for (int hop = 0; hop < MAX_HOPS; hop++) {
+      LookupRequest req =
+          LookupRequest.newBuilder()
+              .setScopeId(scope)
+              .setAlias(current.toProto())
+              .setConsistency(options.consistency())
+              .setMaxStalenessMs(Math.max(0, options.maxStalenessMs()))
+              .setScopeLabels(scopeLabels)
+              .build();
+      AnchorCaller.Answer a;
+      try {
+        a = caller.lookup(addressesOf(scope), req);
+      } catch (AnfException e) {
+        if (e.code() == ErrorCode.UNKNOWN_SCOPE && useCache && scope != 0) {
+          forgetDelegation(scopeAlias);
+        }
+        throw e;
+      }
+      LookupResult r = a.result();
+      if (scope == 0 && r.getScopeId() != 0) {
+        rootScopeId = r.getScopeId();
+      }
+      Freshness f = r.getFreshness();
+      stale |= f.getStale();
+      age = Math.max(age, f.getAgeMs());
+      path.add(
+          PathStep.newBuilder()
+              .setScopeId(r.getScopeId())
+              .setScope(scopeAlias.toProto())
+              .setAnchorId(r.getAnchorId().isEmpty() ? a.address() : r.getAnchorId())
+              .setLineageSeq(f.getLineageSeq())
+              .setStatus(r.getStatus())
+              .setStale(f.getStale())
+              .setAgeMs(f.getAgeMs())
+              .build());
+      chain.addAll(r.getRedirectChainList());
+      switch (r.getStatus()) {
+        case LOOKUP_STATUS_DELEGATED -> {
+          Delegation d = r.getDelegation();
+          learn(r.getScopeId(), d);
+          Alias next = Alias.fromProto(r.getResolved()).concat(r.getRemainingList());
+          current = current.opaque() != null ? next.withOpaque(current.opaque()) : next;
+          scope = d.getChildScopeId();
+          scopeAlias = Alias.fromProto(d.getChild());
+          scopeLabels = scopeAlias.size();
+        }
+        case LOOKUP_STATUS_REDIRECTED -> {
+          if (!r.hasRedirectTo()) {
+            return finish(alias, r, path, chain, stale, age);
+          }
+          Alias next = Alias.fromProto(r.getRedirectTo());
+          if (current.opaque() != null) {
+            next = next.withOpaque(current.opaque());
+          }
+          chain.add(current.toProto());
+          current = next;
+          Start s = start(current, useCache);
+          scope = s.scope;
+          scopeLabels = s.labels;
+          scopeAlias = s.alias;
+        }
+        default -> {
+          return finish(alias, r, path, chain, stale, age);
+        }
+      }
+    }
+    throw new AnfException(
+        ErrorCode.INTERNAL, "walk of " + alias + " took more than " + MAX_HOPS + " hops");
+  }
+
+  private LookupResult finish(
+      Alias asked,
+      LookupResult r,
+      List<PathStep> path,
+      List<org.anf.proto.v1.Alias> chain,
+      boolean stale,
+      long age) {
+    LookupResult.Builder b =
+        r.toBuilder()
+            .setAlias(asked.toProto())
+            .clearPath()
+            .addAllPath(path)
+            .clearRedirectChain()
+            .addAllRedirectChain(dedupe(chain));
+    b.getFreshnessBuilder().setStale(stale).setAgeMs(age);
+    if (!chain.isEmpty() && r.getStatus() == LookupStatus.LOOKUP_STATUS_EXACT) {
+      // Reached through a redirect in another scope: redirected, to this binding.
+      b.setStatus(LookupStatus.LOOKUP_STATUS_REDIRECTED);
+      if (!b.hasCanonicalAlias()) {
+        b.setCanonicalAlias(r.getAlias());
+      }
+    }
+    return b.build();
+  }
+
+  private static List<org.anf.proto.v1.Alias> dedupe(List<org.anf.proto.v1.Alias> chain) {
+    List<org.anf.proto.v1.Alias> out = new ArrayList<>();
+    for (org.anf.proto.v1.Alias a : chain) {
+      if (out.isEmpty() || !out.get(out.size() - 1).getText().equals(a.getText())) {
+        out.add(a);
+      }
+    }
+    return out;
+  }
+
+  private record Start(long scope, int labels, Alias alias) {}
+
+  private Start start(Alias alias, boolean useCache) {
+    if (useCache) {
+      for (int k = alias.size(); k >= 1; k--) {
+        CachedDelegation d = delegations.get(alias.prefix(k).text());
+        if (d != null) {
+          Alias child = Alias.fromProto(d.getDelegation().getChild());
+          return new Start(d.getDelegation().getChildScopeId(), child.size(), child);
+        }
+      }
+    }
+    return new Start(0, 0, Alias.ROOT);
+  }
+
+  private void learn(long parent, Delegation d) {
+    String key = d.getChild().getText();
+    CachedDelegation c =
+        CachedDelegation.newBuilder()
+            .setDelegation(d)
+            .setFetchedUnixMs(config.clock().millis())
+            .build();
+    CachedDelegation old = delegations.put(key, c);
+    delegationsById.put(d.getChildScopeId(), c);
+    delegationsFrom.computeIfAbsent(parent, k -> ConcurrentHashMap.newKeySet()).add(key);
+    if (old == null || !old.getDelegation().equals(d)) {
+      dirty.set(true);
+    }
+  }
+
+  private void forgetDelegation(Alias scopeAlias) {
+    CachedDelegation d = delegations.remove(scopeAlias.text());
+    if (d != null) {
+      delegationsById.remove(d.getDelegation().getChildScopeId(), d);
+      dirty.set(true);
+    }
+  }
+
+  private void dropDelegationsFrom(long parent) {
+    Set<String> keys = delegationsFrom.remove(parent);
+    if (keys != null) {
+      for (String k : keys) {
+        forgetDelegation(Alias.parse(k));
+      }
+    }
+  }
+
+  private LookupResult walkUid(Uid uid, ResolveOptions options) {
+    LookupRequest req =
+        LookupRequest.newBuilder()
+            .setScopeId(uid.scopeId())
+            .setUid(uid.toProto())
+            .setConsistency(options.consistency())
+            .setMaxStalenessMs(Math.max(0, options.maxStalenessMs()))
+            .build();
+    AnchorCaller.Answer a;
+    try {
+      a = caller.lookup(addressesOf(uid.scopeId()), req);
+    } catch (AnfException e) {
+      if (e.code() != ErrorCode.UNKNOWN_SCOPE) {
+        throw e;
+      }
+      // No anchor knows the UID's origin scope: as far as this fabric goes, it does not exist.
+      return LookupResult.newBuilder()
+          .setStatus(LookupStatus.LOOKUP_STATUS_NOT_FOUND)
+          .setUid(uid.toProto())
+          .setDetail("origin scope of " + uid + " is unknown here: " + e.getMessage())
+          .build();
+    }
+    LookupResult r = a.result();
+    PathStep step =
+        PathStep.newBuilder()
+            .setScopeId(r.getScopeId())
+            .setScope(r.getScope())
+            .setAnchorId(r.getAnchorId().isEmpty() ? a.address() : r.getAnchorId())
+            .setLineageSeq(r.getFreshness().getLineageSeq())
+            .setStatus(r.getStatus())
+            .setStale(r.getFreshness().getStale())
+            .setAgeMs(r.getFreshness().getAgeMs())
+            .build();
+    if (r.getStatus() == LookupStatus.LOOKUP_STATUS_REDIRECTED && r.hasRedirectTo()) {
+      LookupResult next = walk(Alias.fromProto(r.getRedirectTo()), options);
+      List<PathStep> path = new ArrayList<>();
+      path.add(step);
+      path.addAll(next.getPathList());
+      return next.toBuilder().clearPath().addAllPath(path).build();
+    }
+    return r.toBuilder().clearPath().addPath(step).build();
+  }
+
+  /** A plain DNS name: legacy DNS answers it if the fallback's policy allows the zone. */
+  private LookupResult legacy(String name) {
+    Fallback fb = fallback;
+    if (fb == null) {
+      throw new AnfException(ErrorCode.INVALID_ARGUMENT, "no fallback configured for " + name);
+    }
+    metrics.fallback();
+    String dns = name.endsWith(".") ? name : name + ".";
+    FallbackAnswer fa = fb.resolve(dns);
+    LOG.info("fallback {} -> {} ({})", dns, fa.outcome(), fa.detail());
+    LookupResult.Builder b =
+        LookupResult.newBuilder()
+            .setAlias(org.anf.proto.v1.Alias.newBuilder().setText(name))
+            .setTtlSeconds(fa.ttlSeconds())
+            .setDetail(
+                "legacy DNS"
+                    + (fa.zone().isEmpty() ? "" : " (zone " + fa.zone() + ")")
+                    + (fa.dnssecValidated() ? ", DNSSEC validated" : "")
+                    + (fa.detail().isEmpty() ? "" : ": " + fa.detail()));
+    switch (fa.outcome()) {
+      case ANSWERED -> {
+        ObjectRecord.Builder rec = ObjectRecord.newBuilder().setTtlSeconds(fa.ttlSeconds());
+        fa.addresses().forEach(ip -> rec.addEndpoints(Endpoint.newBuilder().setHost(ip)));
+        for (String t : fa.txt()) {
+          rec.addAttributesBuilder().setKey("txt").setValue(t);
+        }
+        b.setStatus(LookupStatus.LOOKUP_STATUS_DNS_FALLBACK).setRecord(rec);
+      }
+      case NOT_FOUND, REFUSED_BY_POLICY, INSECURE ->
+          b.setStatus(LookupStatus.LOOKUP_STATUS_NOT_FOUND);
+      case FAILED ->
+          throw new AnfException(
+              ErrorCode.UNAVAILABLE, "legacy DNS did not answer for " + dns + ": " + fa.detail());
+    }
+    LookupResult r = b.build();
+    metrics.resolved(r.getStatus());
+    return r;
+  }
+
+  private void onEntry(long scope, LineageEntry e) {
+    if (cache.invalidateScope(scope) > 0) {
+      dirty.set(true);
+    }
+    boolean structural = false;
+    for (EffectItem it : e.getEffect().getItemsList()) {
+      if (it.getKind() == EffectKind.EFFECT_KIND_REVOKED) {
+        if (it.hasAlias() && !it.getAlias().getText().isEmpty()) {
+          revoked.add(it.getAlias().getText());
+        }
+        if (it.hasUid()) {
+          revoked.add(uidText(it.getUid()));
+        }
+        dirty.set(true);
+      }
+      switch (it.getKind()) {
+        case EFFECT_KIND_DELEGATED,
+                EFFECT_KIND_UNDELEGATED,
+                EFFECT_KIND_SPLIT_OUT,
+                EFFECT_KIND_MERGED_IN,
+                EFFECT_KIND_MOVED_OUT,
+                EFFECT_KIND_MOVED_IN,
+                EFFECT_KIND_SEALED,
+                EFFECT_KIND_ANCHOR_ADDED,
+                EFFECT_KIND_ANCHOR_REMOVED ->
+            structural = true;
+        default -> {}
+      }
+    }
+    if (structural) {
+      dropDelegationsFrom(scope);
+    }
+    for (BiConsumer<Long, LineageEntry> l : entryListeners) {
+      try {
+        l.accept(scope, e);
+      } catch (RuntimeException ex) {
+        LOG.warn("lineage listener failed on scope {}: {}", Long.toHexString(scope), ex.toString());
+      }
+    }
+  }
+
+  private void load(CacheFile f) throws IOException {
+    ResolverCacheFile c = f.read();
+    if (c == null) {
+      return;
+    }
+    rootScopeId = c.getRootScopeId();
+    for (CachedDelegation d : c.getDelegationsList()) {
+      delegations.put(d.getDelegation().getChild().getText(), d);
+      delegationsById.put(d.getDelegation().getChildScopeId(), d);
+    }
+    for (CachedAnswer a : c.getAnswersList()) {
+      cache.put(
+          AnswerCache.Entry.of(
+              a.getKey(), a.getResult(), a.getFetchedUnixMs(), a.getExpiresUnixMs()));
+    }
+    revoked.addAll(c.getRevokedList());
+    LOG.info(
+        "resolver cache loaded from {}: {} answers, {} delegations, {} revoked",
+        f.path(),
+        c.getAnswersCount(),
+        c.getDelegationsCount(),
+        c.getRevokedCount());
+  }
+
+  /** Writes the cache now if it changed (also done every {@code persistEvery} and on close). */
+  public void persist() throws IOException {
+    CacheFile f = file;
+    if (f == null || !dirty.getAndSet(false)) {
+      return;
+    }
+    ResolverCacheFile.Builder b =
+        ResolverCacheFile.newBuilder()
+            .setFormatVersion(CacheFile.FORMAT_VERSION)
+            .setRootScopeId(rootScopeId)
+            .addAllDelegations(delegations.values())
+            .addAllRevoked(revoked);
+    for (AnswerCache.Entry e : cache.all()) {
+      b.addAnswers(
+          CachedAnswer.newBuilder()
+              .setKey(e.key())
+              .setResult(e.result())
+              .setFetchedUnixMs(e.fetchedMs())
+              .setExpiresUnixMs(e.expiresMs()));
+    }
+    try {
+      f.write(b.build());
+    } catch (IOException e) {
+      dirty.set(true);
+      throw e;
+    }
+  }
+
+  private void persistQuietly() {
+    try {
+      persist();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("resolver cache not persisted: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void close() {
+    watches.close();
+    timer.shutdownNow();
+    persistQuietly();
+    caller.close();
+  }
+}

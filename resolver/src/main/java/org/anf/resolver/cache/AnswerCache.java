@@ -1,0 +1,142 @@
+package org.anf.resolver.cache;
+
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.PathStep;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Answers (positive and negative) by the name asked, indexed by every scope their walk passed
+ * through so that one lineage entry of a scope drops exactly the answers that depended on it.
+ */
+public final class AnswerCache {
+  /**
+   * One cached answer.
+   *
+   * @param result the answer as walked
+   * @param hit the same answer with every path step marked cached, returned on a hit as is
+   * @param fetchedMs when the anchors gave it (wall clock, ms)
+   * @param expiresMs when its TTL runs out
+   * @param scopes the scopes walked; {@code seqs[i]} is the lineage position of {@code scopes[i]}
+   */
+  @SuppressWarnings("ArrayRecordComponent") // read-only copies, kept flat for the hit path
+  public record Entry(
+      String key,
+      LookupResult result,
+      LookupResult hit,
+      long fetchedMs,
+      long expiresMs,
+      long[] scopes,
+      long[] seqs) {
+
+    public static Entry of(String key, LookupResult result, long fetchedMs, long expiresMs) {
+      LookupResult.Builder hit = result.toBuilder();
+      for (int i = 0; i < hit.getPathCount(); i++) {
+        hit.setPath(i, hit.getPath(i).toBuilder().setCached(true));
+      }
+      int n = result.getPathCount();
+      long[] scopes = new long[n];
+      long[] seqs = new long[n];
+      for (int i = 0; i < n; i++) {
+        PathStep s = result.getPath(i);
+        scopes[i] = s.getScopeId();
+        seqs[i] = s.getLineageSeq();
+      }
+      return new Entry(key, result, hit.build(), fetchedMs, expiresMs, scopes, seqs);
+    }
+
+    Entry expired() {
+      return new Entry(key, result, hit, fetchedMs, Long.MIN_VALUE, scopes, seqs);
+    }
+  }
+
+  private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+  private final Map<Long, Set<String>> byScope = new ConcurrentHashMap<>();
+  private final int maxEntries;
+
+  public AnswerCache(int maxEntries) {
+    this.maxEntries = maxEntries;
+  }
+
+  public @Nullable Entry get(String key) {
+    return entries.get(key);
+  }
+
+  public void put(Entry e) {
+    entries.put(e.key(), e);
+    for (long s : e.scopes()) {
+      byScope.computeIfAbsent(s, k -> ConcurrentHashMap.newKeySet()).add(e.key());
+    }
+    if (entries.size() > maxEntries) {
+      evict();
+    }
+  }
+
+  /**
+   * Expires every answer whose walk passed through {@code scope}: it is asked again before being
+   * served fresh, and kept to be served stale if no anchor answers. Returns how many.
+   */
+  public int invalidateScope(long scope) {
+    Set<String> keys = byScope.get(scope);
+    if (keys == null) {
+      return 0;
+    }
+    int n = 0;
+    for (Iterator<String> it = keys.iterator(); it.hasNext(); ) {
+      String k = it.next();
+      Entry e = entries.get(k);
+      if (e == null || !contains(e.scopes(), scope)) {
+        it.remove();
+      } else if (e.expiresMs() != Long.MIN_VALUE && entries.replace(k, e, e.expired())) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  public void remove(String key) {
+    entries.remove(key);
+  }
+
+  public int size() {
+    return entries.size();
+  }
+
+  public Iterable<Entry> all() {
+    return entries.values();
+  }
+
+  public boolean dependsOn(long scope) {
+    Set<String> keys = byScope.get(scope);
+    return keys != null && !keys.isEmpty();
+  }
+
+  /** Drops the oldest tenth, approximately: a cache past its bound is rare and may be slow. */
+  private void evict() {
+    long cutoff =
+        entries.values().stream()
+            .mapToLong(Entry::fetchedMs)
+            .sorted()
+            .skip(Math.max(0, entries.size() / 10))
+            .findFirst()
+            .orElse(Long.MAX_VALUE);
+    Iterator<Entry> it = entries.values().iterator();
+    while (it.hasNext()) {
+      if (it.next().fetchedMs() <= cutoff) {
+        it.remove();
+      }
+    }
+  }
+
+  private static boolean contains(long[] a, long v) {
+    for (long x : a) {
+      if (x == v) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
