@@ -176,7 +176,13 @@ public final class AnchorsCommand implements java.util.concurrent.Callable<Integ
               .put("detail", detail)
               .put("lineageSeq", r.getEntry().getSeq()));
     } else {
-      out.println(action + "ed: " + detail + " (lineage seq " + r.getEntry().getSeq() + ")");
+      out.println(
+          (action.endsWith("e") ? action + "d" : action + "ed")
+              + ": "
+              + detail
+              + " (lineage seq "
+              + r.getEntry().getSeq()
+              + ")");
     }
   }
 }

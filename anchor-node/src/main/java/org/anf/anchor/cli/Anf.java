@@ -20,9 +20,11 @@ import picocli.CommandLine.Command;
     subcommands = {
       DevCommand.class,
       AnchorCommand.class,
+      ResolverCommand.class,
       KeygenCommand.class,
       ScopeCommand.class,
       BindCommand.class,
+      ResolveCommand.class,
       UnbindCommand.class,
       LineageCommand.class,
       AnchorsCommand.class,

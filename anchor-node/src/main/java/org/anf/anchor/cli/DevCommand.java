@@ -32,7 +32,9 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
       names = "--port",
       paramLabel = "PORT",
       description =
-          "First anchor's gRPC port; anchor i uses PORT+i, its Raft port PORT+100+i, metrics PORT+2000+i (default: ${DEFAULT-VALUE}).",
+          "First anchor's gRPC port; anchor i uses PORT+i, its Raft port PORT+100+i, metrics"
+              + " PORT+2000+i; the resolver service PORT+50, its metrics PORT+2050 (default:"
+              + " ${DEFAULT-VALUE}).",
       defaultValue = "7400")
   int port = 7400;
 
@@ -67,6 +69,37 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
     Companion start(DevFabric fabric, int dnsPort);
   }
 
+  /** The resolver service on PORT+50 and the DNS gateway on the DNS port, cache under DIR. */
+  static Companion resolver(DevFabric fabric, Path data, int port, int dnsPort) {
+    java.util.List<String> seeds = new java.util.ArrayList<>();
+    fabric.nodes().forEach(n -> seeds.add(n.address()));
+    org.anf.dns.gateway.GatewayConfig dns =
+        dnsPort < 0
+            ? null
+            : org.anf.dns.gateway.GatewayConfig.DEFAULT.withListen("127.0.0.1", dnsPort);
+    org.anf.anchor.gateway.ResolverProcess p =
+        org.anf.anchor.gateway.ResolverProcess.start(
+            new org.anf.anchor.gateway.ResolverProcessConfig(
+                org.anf.resolver.ResolverConfig.of(seeds)
+                    .withCacheDir(data.resolve("resolver-cache")),
+                "127.0.0.1",
+                port + 50,
+                port + 2050,
+                dns,
+                null));
+    return new Companion() {
+      @Override
+      public java.util.List<String> describe() {
+        return p.describe();
+      }
+
+      @Override
+      public void close() {
+        p.close();
+      }
+    };
+  }
+
   @Override
   public Integer call() throws Exception {
     if (anchors < 1 || anchors > 7) {
@@ -77,6 +110,7 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
     DevFabric.Options o = DevFabric.Options.fromBase(data, port, anchors);
     DevFabric fabric = DevFabric.start(o);
     java.util.List<Companion> companions = new java.util.ArrayList<>();
+    companions.add(resolver(fabric, data, port, dnsPort));
     for (CompanionFactory f : java.util.ServiceLoader.load(CompanionFactory.class)) {
       companions.add(f.start(fabric, dnsPort));
     }
@@ -99,6 +133,7 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
     }
     out.printf("  dev admin key: %s (also %s)%n", fabric.keyFile(), published);
     out.println("Try: bin/anf bind svc@demo/hello --endpoint 127.0.0.1:8080");
+    out.println("     bin/anf resolve svc@demo/hello --trace");
     out.println("Stop with Ctrl-C.");
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);

@@ -44,6 +44,9 @@ public final class Json {
         write(sb, e.getValue());
       }
       sb.append('}');
+    } else if (v instanceof java.nio.file.Path p) {
+      // A Path is an Iterable of its own segments: written as a list it never ends.
+      string(sb, p.toString());
     } else if (v instanceof Iterable<?> it) {
       sb.append('[');
       boolean first = true;

@@ -57,11 +57,13 @@ public final class AnchorMetrics {
             .description("Leader changes observed in the groups this node hosts")
             .tag("node", nodeId)
             .register(registry);
-    registry.gauge(
-        "anf_groups_hosted",
-        java.util.List.of(io.micrometer.core.instrument.Tag.of("node", nodeId)),
-        groupsHosted,
-        s -> s.get().doubleValue());
+    // Gauge.builder holds the supplier strongly; registry.gauge() keeps only a weak reference,
+    // which the collector cleared (the gauge read NaN).
+    io.micrometer.core.instrument.Gauge.builder("anf_groups_hosted", groupsHosted)
+        .description("Anchor groups (scopes) this node hosts")
+        .tag("node", nodeId)
+        .strongReference(true)
+        .register(registry);
   }
 
   public MeterRegistry registry() {

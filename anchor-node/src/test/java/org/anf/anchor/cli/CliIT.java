@@ -59,6 +59,43 @@ class CliIT {
   }
 
   @Test
+  void resolvePrintsTheJsonContractTraceAndExitCodes() {
+    Run bind = anf("bind", "svc@demo/web", "--endpoint", "10.9.9.9:443");
+    assertThat(bind.code()).as(bind.err()).isZero();
+    String uid = bind.out().strip();
+
+    Run json = anf("resolve", "svc@demo/web", "--json");
+    assertThat(json.code()).as(json.err()).isZero();
+    assertThat(json.out())
+        .contains("\"alias\":\"svc@demo/web\"")
+        .contains("\"uid\":\"" + uid + "\"")
+        .contains("\"status\":\"EXACT\"")
+        .contains("\"stale\":false")
+        .contains("\"endpoints\":[\"10.9.9.9:443\"]")
+        .contains("\"path\":[{\"scope\":\"(root)\"");
+
+    Run trace = anf("resolve", "svc@demo/web", "--trace", "--consistency", "linearizable");
+    assertThat(trace.code()).isZero();
+    assertThat(trace.out()).contains(";; (root)").contains(";; svc@demo").contains("EXACT");
+
+    Run missing = anf("resolve", "svc@demo/none");
+    assertThat(missing.code()).isEqualTo(Anf.NOT_FOUND);
+    assertThat(missing.out()).contains("NOT_FOUND");
+
+    Run bad = anf("resolve", "svc@@x");
+    assertThat(bad.code()).isEqualTo(Anf.USAGE);
+    assertThat(bad.err().strip()).startsWith("anf: 'svc@@x' at position 4").doesNotContain("\n");
+
+    Run badLevel = anf("resolve", "svc@demo/web", "--consistency", "sometimes");
+    assertThat(badLevel.code()).isEqualTo(Anf.USAGE);
+    assertThat(badLevel.err()).contains("--consistency");
+
+    Run down = anf("resolve", "svc@demo/web", "--server=127.0.0.1:1", "--timeout", "2");
+    assertThat(down.code()).isEqualTo(Anf.UNAVAILABLE);
+    assertThat(down.err()).contains("no anchor");
+  }
+
+  @Test
   void bindLineageAndErrorsWithExitCodes() {
     Run bind = anf("bind", "svc@demo/hello", "--endpoint", "127.0.0.1:8080");
     assertThat(bind.code()).as(bind.err()).isZero();
