@@ -189,6 +189,39 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     return r;
   }
 
+  /**
+   * The answer if the cache can give it fresh right now, else null; never blocks or does I/O, so a
+   * server may call it on its transport thread and hand only misses to a pool.
+   */
+  public @Nullable LookupResult cachedOrNull(String name, ResolveOptions options) {
+    if (options.consistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE) {
+      return null;
+    }
+    String key;
+    try {
+      String n = name.strip();
+      key = Uid.looksLikeUid(n) ? Uid.parse(n).text() : Alias.parse(n).text();
+    } catch (AnfException e) {
+      return null;
+    }
+    AnswerCache.Entry e = cache.get(key);
+    if (e == null || config.clock().millis() >= e.expiresMs() || !coherent(e)) {
+      return null;
+    }
+    metrics.hit();
+    LookupResult r = revokedOr(e.hit());
+    metrics.resolved(r.getStatus());
+    return r;
+  }
+
+  /**
+   * A cold walk: from the root anchors, reading no cached answer or delegation (for benchmarks and
+   * diagnostics). Every scope on the way is asked.
+   */
+  public LookupResult walkUncached(String alias, ResolveOptions options) {
+    return walk(Alias.parse(alias.strip()), options, false);
+  }
+
   private interface Walk {
     LookupResult run();
   }

@@ -124,4 +124,18 @@ public record ResolverConfig(
         persistEvery,
         c);
   }
+
+  public ResolverConfig withMaxStale(Duration d) {
+    return new ResolverConfig(
+        seeds,
+        cacheDir,
+        requestTimeout,
+        hedgeDelay,
+        avoidFor,
+        d,
+        maxEntries,
+        maxWatchedScopes,
+        persistEvery,
+        clock);
+  }
 }

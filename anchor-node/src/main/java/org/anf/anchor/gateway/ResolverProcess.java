@@ -44,6 +44,9 @@ public final class ResolverProcess implements AutoCloseable {
     try {
       s =
           NettyServerBuilder.forAddress(new InetSocketAddress(c.listenHost(), c.listenPort()))
+              // Cache hits are answered on the transport thread; the service hands every call
+              // that may wait on anchors to its own pool.
+              .directExecutor()
               .addService(svc)
               .addService(health.getHealthService())
               .addService(ProtoReflectionServiceV1.newInstance())

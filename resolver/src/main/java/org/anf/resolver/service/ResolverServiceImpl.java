@@ -41,6 +41,19 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
             return t;
           });
 
+  /**
+   * Where calls that may wait on anchors run. Cache hits are answered on the calling (transport)
+   * thread: a server built with {@code directExecutor()} then serves hits without a thread hop.
+   */
+  private final ExecutorService blocking =
+      Executors.newFixedThreadPool(
+          64,
+          r -> {
+            Thread t = new Thread(r, "anf-resolve");
+            t.setDaemon(true);
+            return t;
+          });
+
   public ResolverServiceImpl(AnfResolver resolver) {
     this.resolver = resolver;
   }
@@ -55,6 +68,22 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
 
   @Override
   public void resolve(ResolveRequest req, StreamObserver<LookupResult> out) {
+    LookupResult hit = null;
+    try {
+      hit = resolver.cachedOrNull(req.getName(), options(req));
+    } catch (AnfException e) {
+      out.onError(GrpcErrors.toStatus(e));
+      return;
+    }
+    if (hit != null) {
+      out.onNext(hit);
+      out.onCompleted();
+      return;
+    }
+    blocking.execute(() -> resolveSlow(req, out));
+  }
+
+  private void resolveSlow(ResolveRequest req, StreamObserver<LookupResult> out) {
     try {
       out.onNext(resolver.resolve(req.getName(), options(req)));
       out.onCompleted();
@@ -68,6 +97,10 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
 
   @Override
   public void resolveBatch(ResolveBatchRequest req, StreamObserver<ResolveBatchResponse> out) {
+    blocking.execute(() -> resolveBatchSlow(req, out));
+  }
+
+  private void resolveBatchSlow(ResolveBatchRequest req, StreamObserver<ResolveBatchResponse> out) {
     if (req.getRequestsCount() > MAX_BATCH) {
       out.onError(
           GrpcErrors.toStatus(
@@ -97,6 +130,10 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
    */
   @Override
   public void watchAlias(WatchAliasRequest req, StreamObserver<AliasEvent> out) {
+    blocking.execute(() -> watchAliasSlow(req, out));
+  }
+
+  private void watchAliasSlow(WatchAliasRequest req, StreamObserver<AliasEvent> out) {
     ServerCallStreamObserver<AliasEvent> call = (ServerCallStreamObserver<AliasEvent>) out;
     String name = req.getName();
     ResolveOptions linear = new ResolveOptions(Consistency.CONSISTENCY_LINEARIZABLE, 0, false);
@@ -168,6 +205,7 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
 
   @Override
   public void close() {
+    blocking.shutdownNow();
     watchers.shutdownNow();
   }
 }

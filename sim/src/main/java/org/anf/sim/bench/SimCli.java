@@ -8,5 +8,6 @@ public final class SimCli implements CliExtension {
   @Override
   public void register(CommandLine anf) {
     anf.addSubcommand("bench", new CommandLine(new BenchCommand()));
+    anf.addSubcommand("bench-resolve", new CommandLine(new ResolveBenchCommand()));
   }
 }

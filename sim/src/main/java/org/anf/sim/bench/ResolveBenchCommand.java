@@ -1,0 +1,451 @@
+package org.anf.sim.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.anf.anchor.dev.DevFabric;
+import org.anf.anchor.gateway.ResolverProcess;
+import org.anf.anchor.gateway.ResolverProcessConfig;
+import org.anf.dns.gateway.GatewayConfig;
+import org.anf.lineage.alias.Alias;
+import org.anf.lineage.mutation.MutationFactory;
+import org.anf.lineage.mutation.Signing;
+import org.anf.proto.v1.Endpoint;
+import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.LookupStatus;
+import org.anf.proto.v1.MutationServiceGrpc;
+import org.anf.proto.v1.ObjectRecord;
+import org.anf.proto.v1.ResolveRequest;
+import org.anf.proto.v1.ResolverServiceGrpc;
+import org.anf.proto.v1.SubmitRequest;
+import org.anf.resolver.AnfResolver;
+import org.anf.resolver.ResolveOptions;
+import org.anf.resolver.ResolverConfig;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "bench-resolve",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure resolution: a 3-anchor fabric with 10,000 aliases four scopes deep"
+          + " (bench@a/b/hNNNNN under root → bench → bench@a → bench@a/b), then resolves per second"
+          + " and p50/p99 over gRPC with a warm cache, cold four-scope walks, and the DNS gateway"
+          + " under dnsperf beside Knot DNS serving the same names.",
+      "Needs dnsperf and knot (apt-get install -y dnsperf knot knot-dnsutils) for the DNS part."
+    })
+public final class ResolveBenchCommand implements java.util.concurrent.Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--clients",
+      split = ",",
+      description = "Concurrent clients (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1,16,64")
+  List<Integer> clients = List.of(1, 16, 64);
+
+  @Option(
+      names = "--seconds",
+      description = "Measured seconds per run (default: ${DEFAULT-VALUE}).",
+      defaultValue = "10")
+  int seconds = 10;
+
+  @Option(
+      names = "--warmup",
+      description = "Unmeasured seconds first (default: ${DEFAULT-VALUE}).",
+      defaultValue = "10")
+  int warmup = 10;
+
+  @Option(
+      names = "--names",
+      description = "Aliases bound (default: ${DEFAULT-VALUE}).",
+      defaultValue = "10000")
+  int names = 10_000;
+
+  @Option(
+      names = "--dns-seconds",
+      description = "dnsperf run length (default: ${DEFAULT-VALUE}; 0 skips DNS).",
+      defaultValue = "20")
+  int dnsSeconds = 20;
+
+  @Option(
+      names = "--seed",
+      description = "Seed of the query mix (default: ${DEFAULT-VALUE}).",
+      defaultValue = "42")
+  long seed = 42;
+
+  interface Op {
+    void call(int client, int i) throws Exception;
+  }
+
+  record Result(double perSecond, Latencies lat) {}
+
+  private Result run(int n, Op op) throws Exception {
+    AtomicBoolean measuring = new AtomicBoolean();
+    AtomicBoolean stop = new AtomicBoolean();
+    List<Latencies> lats = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    List<Future<?>> fs = new ArrayList<>();
+    for (int c = 0; c < n; c++) {
+      Latencies l = new Latencies();
+      lats.add(l);
+      int client = c;
+      fs.add(
+          pool.submit(
+              () -> {
+                Random rnd = new Random(seed + client);
+                while (!stop.get()) {
+                  long t0 = System.nanoTime();
+                  op.call(client, rnd.nextInt(names));
+                  if (measuring.get()) {
+                    l.add(System.nanoTime() - t0);
+                  }
+                }
+                return null;
+              }));
+    }
+    Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
+    measuring.set(true);
+    long t0 = System.nanoTime();
+    Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+    measuring.set(false);
+    long elapsed = System.nanoTime() - t0;
+    stop.set(true);
+    for (Future<?> f : fs) {
+      f.get(60, TimeUnit.SECONDS);
+    }
+    pool.shutdownNow();
+    Latencies all = new Latencies();
+    lats.forEach(all::addAll);
+    return new Result(all.count() / (elapsed / 1e9), all);
+  }
+
+  static String alias(int i) {
+    return String.format("bench@a/b/h%05d", i);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Path dir = Files.createTempDirectory("anf-bench-resolve-");
+    List<String> rows = new ArrayList<>();
+    out.printf(
+        "anf bench-resolve: 3 anchors, %d aliases 4 scopes deep; cores=%d java=%s; data in %s%n",
+        names, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), dir);
+    out.flush();
+    try (DevFabric f = DevFabric.start(DevFabric.Options.ephemeral(dir.resolve("fabric"), 3))) {
+      long bench = f.createChild(f.root(), Alias.parse("bench"));
+      long a = f.createChild(bench, Alias.parse("bench@a"));
+      long b = f.createChild(a, Alias.parse("bench@a/b"));
+      bindAll(f, b, out);
+      List<String> seeds = new ArrayList<>();
+      f.nodes().forEach(nd -> seeds.add(nd.address()));
+      ResolverProcessConfig pc =
+          new ResolverProcessConfig(
+              ResolverConfig.of(seeds),
+              "127.0.0.1",
+              0,
+              -1,
+              dnsSeconds > 0 ? GatewayConfig.DEFAULT.withListen("127.0.0.1", 0) : null,
+              null);
+      try (ResolverProcess p = ResolverProcess.start(pc)) {
+        AnfResolver r = p.resolver();
+        for (int i = 0; i < names; i++) {
+          LookupResult res = r.resolve(alias(i), ResolveOptions.DEFAULT);
+          if (res.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
+            throw new IllegalStateException(alias(i) + " resolved " + res.getStatus());
+          }
+        }
+        out.printf("cache warmed: %d answers%n", r.cachedAnswers());
+        ManagedChannel ch = NettyChannelBuilder.forTarget(p.address()).usePlaintext().build();
+        try {
+          var stub = ResolverServiceGrpc.newBlockingStub(ch);
+          for (int c : clients) {
+            Result res =
+                run(
+                    c,
+                    (client, i) -> {
+                      LookupResult lr =
+                          stub.resolve(ResolveRequest.newBuilder().setName(alias(i)).build());
+                      if (lr.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
+                        throw new IllegalStateException(alias(i) + ": " + lr.getStatus());
+                      }
+                    });
+            rows.add(row("warm  grpc ResolverService", c, res));
+            out.println(rows.get(rows.size() - 1));
+            out.flush();
+          }
+        } finally {
+          ch.shutdownNow();
+        }
+        for (int c : clients) {
+          Result res = run(c, (client, i) -> r.resolve(alias(i), ResolveOptions.DEFAULT));
+          rows.add(row("warm  in-process library ", c, res));
+          out.println(rows.get(rows.size() - 1));
+          out.flush();
+        }
+        for (int c : clients) {
+          Result res =
+              run(
+                  c,
+                  (client, i) -> {
+                    LookupResult lr = r.walkUncached(alias(i), ResolveOptions.DEFAULT);
+                    if (lr.getPathCount() != 4) {
+                      throw new IllegalStateException("walk of " + alias(i) + " was not 4 scopes");
+                    }
+                  });
+          rows.add(row("cold  4-scope walk (4 gRPC)", c, res));
+          out.println(rows.get(rows.size() - 1));
+          out.flush();
+        }
+        out.printf("resolver cache hit ratio over the run: %.3f%n", r.cacheHitRatio());
+        if (dnsSeconds > 0) {
+          dns(p.dnsPort(), dir, out, rows);
+        }
+      }
+    } finally {
+      try (Stream<Path> s = Files.walk(dir)) {
+        s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+      }
+    }
+    out.println("summary:");
+    rows.forEach(x -> out.println("  " + x));
+    return 0;
+  }
+
+  private static String row(String what, int c, Result r) {
+    return String.format(
+        "%s clients=%-3d %9.0f/s  p50 %7.3f ms  p99 %7.3f ms",
+        what, c, r.perSecond, r.lat.percentileMs(50), r.lat.percentileMs(99));
+  }
+
+  private void bindAll(DevFabric f, long scope, PrintWriter out) throws Exception {
+    MutationFactory factory = new MutationFactory(new SecureRandom(), System::currentTimeMillis);
+    List<ManagedChannel> chs = new ArrayList<>();
+    f.nodes()
+        .forEach(nd -> chs.add(NettyChannelBuilder.forTarget(nd.address()).usePlaintext().build()));
+    long t0 = System.nanoTime();
+    int threads = 32;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CountDownLatch done = new CountDownLatch(threads);
+    List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+    for (int t = 0; t < threads; t++) {
+      int tt = t;
+      pool.execute(
+          () -> {
+            try {
+              var stub = MutationServiceGrpc.newBlockingStub(chs.get(tt % chs.size()));
+              for (int i = tt; i < names; i += threads) {
+                ObjectRecord rec =
+                    ObjectRecord.newBuilder()
+                        .addEndpoints(
+                            Endpoint.newBuilder()
+                                .setHost(
+                                    String.format(
+                                        "10.%d.%d.%d", i / 65536, (i / 256) % 256, i % 256)))
+                        .build();
+                stub.withDeadlineAfter(60, TimeUnit.SECONDS)
+                    .submit(
+                        SubmitRequest.newBuilder()
+                            .setMutation(
+                                Signing.sign(
+                                    factory.bind(scope, Alias.parse(alias(i)), rec), f.admin()))
+                            .build());
+              }
+            } catch (Throwable e) {
+              errors.add(e);
+            } finally {
+              done.countDown();
+            }
+          });
+    }
+    done.await();
+    pool.shutdownNow();
+    chs.forEach(ManagedChannel::shutdownNow);
+    if (!errors.isEmpty()) {
+      throw new IllegalStateException("binding failed: " + errors.get(0), errors.get(0));
+    }
+    out.printf("bound %d aliases in %.1f s%n", names, (System.nanoTime() - t0) / 1e9);
+    out.flush();
+  }
+
+  /** dnsperf against the gateway, then against knotd serving the same names, same query mix. */
+  private void dns(int gatewayPort, Path dir, PrintWriter out, List<String> rows)
+      throws IOException, InterruptedException {
+    Random rnd = new Random(seed);
+    StringBuilder anf = new StringBuilder();
+    StringBuilder knot = new StringBuilder();
+    for (int n = 0; n < 10_000; n++) {
+      double r = rnd.nextDouble();
+      int i = rnd.nextInt(names);
+      String label = String.format("h%05d", i);
+      if (r < 0.05) {
+        anf.append("nx").append(label).append(".b.a.bench.anf A\n");
+        knot.append("nx").append(label).append(".b.a.bench.anf A\n");
+      } else if (r < 0.10) {
+        anf.append(label).append(".b.a.bench.anf TXT\n");
+        knot.append(label).append(".b.a.bench.anf TXT\n");
+      } else {
+        anf.append(label).append(".b.a.bench.anf A\n");
+        knot.append(label).append(".b.a.bench.anf A\n");
+      }
+    }
+    Path qa = dir.resolve("queries-anf.txt");
+    Files.writeString(qa, anf, StandardCharsets.UTF_8);
+    Path qk = dir.resolve("queries-knot.txt");
+    Files.writeString(qk, knot, StandardCharsets.UTF_8);
+    String g = dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf.txt"));
+    rows.add("dns   anf gateway  " + g);
+    out.println(rows.get(rows.size() - 1));
+    out.flush();
+    String k = knot(dir, qk, out);
+    if (k != null) {
+      rows.add("dns   knotd        " + k);
+      out.println(rows.get(rows.size() - 1));
+    }
+  }
+
+  private String dnsperf(int port, Path queries, Path log)
+      throws IOException, InterruptedException {
+    Process p =
+        new ProcessBuilder(
+                "dnsperf",
+                "-s",
+                "127.0.0.1",
+                "-p",
+                String.valueOf(port),
+                "-d",
+                queries.toString(),
+                "-c",
+                "4",
+                "-T",
+                "2",
+                "-l",
+                String.valueOf(dnsSeconds),
+                "-Q",
+                "1000000")
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    if (!p.waitFor(dnsSeconds + 60L, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      return "dnsperf did not finish";
+    }
+    String text = Files.readString(log);
+    return grab(text, "Queries per second:")
+        + " qps, avg latency "
+        + grab(text, "Average Latency (s):")
+        + " s, lost "
+        + grab(text, "Queries lost:")
+        + ", codes "
+        + grab(text, "Response codes:");
+  }
+
+  private static String grab(String text, String key) {
+    for (String line : text.split("\n")) {
+      int i = line.indexOf(key);
+      if (i >= 0) {
+        return line.substring(i + key.length()).strip();
+      }
+    }
+    return "?";
+  }
+
+  private @Nullable String knot(Path dir, Path queries, PrintWriter out)
+      throws IOException, InterruptedException {
+    Path kd = dir.resolve("knot");
+    Files.createDirectories(kd.resolve("zones"));
+    Files.createDirectories(kd.resolve("db"));
+    Files.createDirectories(kd.resolve("run"));
+    StringBuilder z = new StringBuilder();
+    z.append("$ORIGIN bench.anf.\n$TTL 60\n");
+    z.append("@ IN SOA ns1.bench.anf. hostmaster.bench.anf. 1 3600 900 604800 5\n");
+    z.append("@ IN NS ns1\nns1 IN A 127.0.0.1\n");
+    for (int i = 0; i < names; i++) {
+      z.append(
+          String.format("h%05d.b.a IN A 10.%d.%d.%d%n", i, i / 65536, (i / 256) % 256, i % 256));
+      z.append(String.format("h%05d.b.a IN TXT \"alias=%s\"%n", i, alias(i)));
+    }
+    Files.writeString(kd.resolve("zones/bench.anf.zone"), z);
+    int port;
+    try (java.net.DatagramSocket s =
+        new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    Files.writeString(
+        kd.resolve("knot.conf"),
+        "server:\n    rundir: \""
+            + kd.resolve("run")
+            + "\"\n    listen: 127.0.0.1@"
+            + port
+            + "\n"
+            + "database:\n    storage: \""
+            + kd.resolve("db")
+            + "\"\n"
+            + "template:\n  - id: default\n    storage: \""
+            + kd.resolve("zones")
+            + "\"\n"
+            + "    semantic-checks: off\n    journal-content: none\n    zonefile-sync: -1\n"
+            + "zone:\n  - domain: bench.anf.\n    file: \"bench.anf.zone\"\n");
+    Process knotd;
+    try {
+      knotd =
+          new ProcessBuilder("knotd", "-c", kd.resolve("knot.conf").toString())
+              .redirectErrorStream(true)
+              .redirectOutput(kd.resolve("knotd.log").toFile())
+              .start();
+    } catch (IOException e) {
+      out.println("knotd not found (apt-get install -y knot): Knot reference skipped");
+      return null;
+    }
+    try {
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (System.nanoTime() < end) {
+        Process dig =
+            new ProcessBuilder(
+                    "dig",
+                    "@127.0.0.1",
+                    "-p",
+                    String.valueOf(port),
+                    "+short",
+                    "+time=1",
+                    "+tries=1",
+                    "h00001.b.a.bench.anf",
+                    "A")
+                .redirectErrorStream(true)
+                .start();
+        String a = new String(dig.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        dig.waitFor();
+        if (a.equals("10.0.0.1")) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      return dnsperf(port, queries, dir.resolve("dnsperf-knot.txt"));
+    } finally {
+      knotd.destroy();
+      if (!knotd.waitFor(10, TimeUnit.SECONDS)) {
+        knotd.destroyForcibly();
+      }
+    }
+  }
+}
