@@ -186,9 +186,17 @@ public final class SimFabric implements AutoCloseable {
     return new SimClient(id, order, true, mutant, opTimeoutMs);
   }
 
-  /** The checker's client: unnamed, so link faults never apply to it. */
-  public SimClient observer() {
-    return new SimClient(Links.OBSERVER, addresses, false, Mutant.NONE, 15_000);
+  /**
+   * The checker's client: unnamed, so link faults never apply to it. It resolves with the resolver
+   * under test, so a resolver mutant shows in the read-back too.
+   */
+  public SimClient observer(Mutant mutant) {
+    return new SimClient(
+        Links.OBSERVER,
+        addresses,
+        false,
+        mutant == Mutant.ACK_BEFORE_COMMIT ? Mutant.NONE : mutant,
+        15_000);
   }
 
   /** Each live replica's head and digest of a scope. */

@@ -127,7 +127,8 @@ public final class SimRun {
       for (History.FaultSpan span : history.faults()) {
         healed = Math.max(healed, span.endS());
       }
-      FinalState fin = finalState(fabric, history.ops(), converged, healed + 3, workloadEnd);
+      FinalState fin =
+          finalState(fabric, o.mutant(), history.ops(), converged, healed + 3, workloadEnd);
       List<Op> ops = history.ops();
       List<Verdict> verdicts = Checks.all(ops, fin);
       SimResult result =
@@ -172,8 +173,13 @@ public final class SimRun {
   }
 
   /** Reads every name back (linearizable, unfaulted) and takes each replica's head and lineage. */
-  static FinalState finalState(
-      SimFabric fabric, List<Op> ops, boolean converged, double settledFromS, double workloadEnd) {
+  public static FinalState finalState(
+      SimFabric fabric,
+      org.anf.sim.workload.Mutant mutant,
+      List<Op> ops,
+      boolean converged,
+      double settledFromS,
+      double workloadEnd) {
     Set<String> names = new LinkedHashSet<>();
     for (Op op : ops) {
       if (op.kind().isWrite()) {
@@ -184,7 +190,7 @@ public final class SimRun {
       }
     }
     Map<String, SimClient.Answer> answers = new LinkedHashMap<>();
-    try (SimClient observer = fabric.observer()) {
+    try (SimClient observer = fabric.observer(mutant)) {
       for (String n : names) {
         answers.put(
             n, observer.resolve(n, Consistency.CONSISTENCY_LINEARIZABLE, 0, fabric.anchors()));
