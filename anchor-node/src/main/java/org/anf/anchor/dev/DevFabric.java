@@ -221,6 +221,12 @@ public final class DevFabric implements AutoCloseable {
     return m.build();
   }
 
+  private AnchorMap anchorMap(List<Integer> anchors) {
+    AnchorMap.Builder m = AnchorMap.newBuilder();
+    anchors.forEach(i -> m.addAnchors(nodes.get(i).anchorInfo()));
+    return m.build();
+  }
+
   private void bootstrap() {
     Long existing = findRoot();
     if (existing != null) {
@@ -284,8 +290,16 @@ public final class DevFabric implements AutoCloseable {
 
   /** Creates a child scope on every dev anchor, owned by the dev admin key. */
   public long createChild(long parent, Alias path) {
+    return createChild(parent, path, anchorMap());
+  }
+
+  /** Creates a child scope governed by some of the anchors (indexes into {@link #nodes}). */
+  public long createChild(long parent, Alias path, List<Integer> anchorIndexes) {
+    return createChild(parent, path, anchorMap(anchorIndexes));
+  }
+
+  private long createChild(long parent, Alias path, AnchorMap anchors) {
     Policy policy = Policies.ownedBy(admin.publicKey());
-    AnchorMap anchors = anchorMap();
     Mutation genesis =
         factory.genesis(parent, path, policy, anchors, path.size(), List.of(), ByteString.EMPTY);
     Delegation d =

@@ -1,0 +1,24 @@
+package org.anf.sim.check;
+
+import java.util.List;
+import java.util.Map;
+import org.anf.proto.v1.LineageEntry;
+import org.anf.sim.runner.SimFabric;
+import org.anf.sim.workload.SimClient;
+
+/**
+ * What the fabric looked like after the faults healed: whether the replicas converged, each
+ * replica's head and digest and lineage per scope, and the answer (linearizable, asked by the
+ * observer, which no fault touches) for every name the workload ever used.
+ *
+ * @param settledFromS from when (seconds since start) the fabric had been healed long enough to be
+ *     expected available again
+ * @param workloadEndS when the workload stopped
+ */
+public record FinalState(
+    boolean converged,
+    Map<String, List<SimFabric.Replica>> replicas,
+    Map<String, Map<String, List<LineageEntry>>> lineage,
+    Map<String, SimClient.Answer> answers,
+    double settledFromS,
+    double workloadEndS) {}

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.sim.check;
+
+import org.jspecify.annotations.NullMarked;

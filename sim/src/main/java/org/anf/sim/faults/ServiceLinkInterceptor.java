@@ -1,0 +1,77 @@
+package org.anf.sim.faults;
+
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.Status;
+import java.util.List;
+
+/**
+ * Link faults on one anchor's own gRPC services (Lookup, Submit, Status...): a simulated resolver
+ * names itself in the {@value #FROM} header, and its calls cross the links between it and this
+ * anchor. Submits another anchor forwards to its leader carry no name; while any link between this
+ * anchor and another is faulted they are refused as UNAVAILABLE, which makes the forwarding anchor
+ * fall back to its own Ratis client, whose traffic crosses the (identified) Ratis links instead.
+ * Calls with neither header (the checker's) are never faulted.
+ */
+public final class ServiceLinkInterceptor implements io.grpc.ServerInterceptor {
+  public static final String FROM = "anf-sim-from";
+  public static final Metadata.Key<String> FROM_KEY =
+      Metadata.Key.of(FROM, Metadata.ASCII_STRING_MARSHALLER);
+  private static final Metadata.Key<String> FORWARDED =
+      Metadata.Key.of("anf-forwarded", Metadata.ASCII_STRING_MARSHALLER);
+
+  private final String self;
+  private final Links links;
+  private final List<String> anchors;
+
+  public ServiceLinkInterceptor(String self, Links links, List<String> anchors) {
+    this.self = self;
+    this.links = links;
+    this.anchors = anchors;
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    String from = headers.get(FROM_KEY);
+    if (from == null) {
+      if (headers.containsKey(FORWARDED) && links.anyFaultBetween(self, anchors)) {
+        links.counters().dropped();
+        call.close(
+            Status.UNAVAILABLE.withDescription(
+                "sim: a forwarded call from an unnamed anchor is refused while links of "
+                    + self
+                    + " are faulted"),
+            new Metadata());
+        return new ServerCall.Listener<>() {};
+      }
+      return next.startCall(call, headers);
+    }
+    if (from.equals(self)) {
+      return next.startCall(call, headers);
+    }
+    ServiceGate<Q, R> gate = new ServiceGate<>(call, links, from, self);
+    return gate.listener(next.startCall(gate, headers));
+  }
+
+  /** A client interceptor that names a simulated resolver on every call. */
+  public static io.grpc.ClientInterceptor naming(String client) {
+    return new io.grpc.ClientInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(
+          io.grpc.MethodDescriptor<Q, R> method,
+          io.grpc.CallOptions options,
+          io.grpc.Channel next) {
+        return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(
+            next.newCall(method, options)) {
+          @Override
+          public void start(Listener<R> listener, Metadata headers) {
+            headers.put(FROM_KEY, client);
+            super.start(listener, headers);
+          }
+        };
+      }
+    };
+  }
+}

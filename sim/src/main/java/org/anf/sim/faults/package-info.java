@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.sim.faults;
+
+import org.jspecify.annotations.NullMarked;

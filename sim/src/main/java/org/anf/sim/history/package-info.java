@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.sim.history;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.sim.report;
+
+import org.jspecify.annotations.NullMarked;

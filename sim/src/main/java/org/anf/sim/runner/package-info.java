@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.sim.runner;
+
+import org.jspecify.annotations.NullMarked;

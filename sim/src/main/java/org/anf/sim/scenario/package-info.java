@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.sim.scenario;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.anf.sim.workload;
+
+import org.jspecify.annotations.NullMarked;
