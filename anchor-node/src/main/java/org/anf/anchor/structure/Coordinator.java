@@ -460,7 +460,7 @@ public final class Coordinator {
    */
   private void barrier(long scope) {
     LookupRequest probe =
-        LookupRequest.newBuilder().setScopeId(scope).setUid(Uid.of(scope, 0, 0).toProto()).build();
+        LookupRequest.newBuilder().setScopeId(scope).setUid(Uid.of(scope, 0, 1).toProto()).build();
     try {
       var unused =
           groups
