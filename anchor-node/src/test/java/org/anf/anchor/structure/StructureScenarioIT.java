@@ -109,7 +109,8 @@ class StructureScenarioIT {
                         e.getEffect().getItemsList().stream()
                             .anyMatch(
                                 i ->
-                                    i.getDetail().contains(org.anf.lineage.state.ScopeIds.text(child))
+                                    i.getDetail()
+                                            .contains(org.anf.lineage.state.ScopeIds.text(child))
                                         && i.getKind()
                                             == org.anf.proto.v1.EffectKind.EFFECT_KIND_MERGED_IN)),
             "the parent's lineage records merging child " + Long.toHexString(child));
