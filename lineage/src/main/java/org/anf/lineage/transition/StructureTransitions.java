@@ -23,7 +23,6 @@ import org.anf.proto.v1.MoveRole;
 import org.anf.proto.v1.ObjectState;
 import org.anf.proto.v1.ObjectStatus;
 import org.anf.proto.v1.RedirectState;
-import org.anf.proto.v1.Right;
 import org.anf.proto.v1.ScopeLifecycle;
 import org.anf.proto.v1.ScopeMeta;
 import org.anf.proto.v1.Split;
@@ -46,7 +45,7 @@ final class StructureTransitions {
   // --- move -----------------------------------------------------------------------------------
 
   static void move(Tx tx, Move body) {
-    tx.requireRight(Right.RIGHT_MOVE);
+    StepAuthority.move(tx, body);
     switch (body.getPhase()) {
       case TXN_PHASE_LOCAL -> moveLocal(tx, body);
       case TXN_PHASE_PREPARE -> {
@@ -170,7 +169,7 @@ final class StructureTransitions {
   // --- split ----------------------------------------------------------------------------------
 
   static void split(Tx tx, Split body) {
-    tx.requireRight(Right.RIGHT_SPLIT);
+    StepAuthority.split(tx, body);
     switch (body.getPhase()) {
       case TXN_PHASE_PREPARE -> {
         byte[] txnId = newTxnId(tx, body.getTxnId());
@@ -255,7 +254,7 @@ final class StructureTransitions {
   // --- merge ----------------------------------------------------------------------------------
 
   static void merge(Tx tx, Merge body) {
-    tx.requireRight(Right.RIGHT_MERGE);
+    StepAuthority.merge(tx, body);
     if (body.getRole() == MergeRole.MERGE_ROLE_CHILD) {
       mergeChild(tx, body);
     } else if (body.getRole() == MergeRole.MERGE_ROLE_PARENT) {

@@ -82,6 +82,11 @@ final class Tx extends ScopeState {
     }
   }
 
+  /** The scope's name, or its id when it has no genesis here yet. */
+  String scopeNameOr(long scopeId) {
+    return metaOrNull() == null ? ScopeIds.text(scopeId) : scopeName();
+  }
+
   String scopeName() {
     ScopeMeta meta = metaOrNull();
     if (meta == null) {
