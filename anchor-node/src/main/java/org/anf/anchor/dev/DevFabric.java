@@ -246,10 +246,14 @@ public final class DevFabric implements AutoCloseable {
             ByteString.EMPTY);
     root = genesis.getScopeId();
     create(null, genesis);
+    // Ids as created: node 0 may not have applied a genesis yet when the next child needs it.
+    java.util.Map<Alias, Long> made = new java.util.HashMap<>();
+    made.put(Alias.ROOT, root);
     for (String s : opts.demoScopes()) {
       Alias path = Alias.parse(s);
-      long parent = scopeOf(path.prefix(path.size() - 1));
-      createChild(parent, path);
+      Alias parentPath = path.prefix(path.size() - 1);
+      Long parent = made.get(parentPath);
+      made.put(path, createChild(parent != null ? parent : scopeOf(parentPath), path));
     }
     LOG.info("dev fabric: created root scope {} and {}", Long.toHexString(root), opts.demoScopes());
   }
@@ -268,13 +272,26 @@ public final class DevFabric implements AutoCloseable {
     if (path.isRoot()) {
       return root;
     }
-    for (ScopeStateMachine sm : nodes.get(0).registry().all().values()) {
-      ScopeMeta meta = sm.store().read(() -> sm.state().metaOrNull());
-      if (meta != null && Alias.fromProto(meta.getPath()).equals(path)) {
-        return sm.scopeId();
+    // A scope just created may not be applied on node 0 yet: wait a little for it.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      for (ScopeStateMachine sm : nodes.get(0).registry().all().values()) {
+        ScopeMeta meta = sm.store().read(() -> sm.state().metaOrNull());
+        if (meta != null && Alias.fromProto(meta.getPath()).equals(path)) {
+          return sm.scopeId();
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AnfException(
+            ErrorCode.UNKNOWN_SCOPE, "no scope '" + path + "' in the dev fabric");
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AnfException(ErrorCode.UNAVAILABLE, "interrupted looking for " + path);
       }
     }
-    throw new AnfException(ErrorCode.UNKNOWN_SCOPE, "no scope '" + path + "' in the dev fabric");
   }
 
   private @Nullable Long findRoot() {

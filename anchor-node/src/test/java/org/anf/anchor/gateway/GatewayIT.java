@@ -90,6 +90,73 @@ class GatewayIT {
     }
   }
 
+  private static void anf(DevFabric f, String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.add("--server=" + f.nodes().get(0).address());
+    all.add("--key=" + f.keyFile());
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code =
+        org.anf.anchor.cli.Anf.run(
+            all.toArray(String[]::new),
+            new java.io.PrintWriter(out, true),
+            new java.io.PrintWriter(err, true));
+    assertThat(code).as("anf %s: %s %s", all, out, err).isZero();
+  }
+
+  @Test
+  void digOfAnOldNameAfterRenameAndMoveAnswersTheNewDataAndRedirectedFrom() throws Exception {
+    try (DevFabric f = DevFabric.start(DevFabric.Options.ephemeral(dir.resolve("fabric"), 3))) {
+      anf(f, "bind", "svc@demo/old", "--endpoint", "10.4.4.4");
+      anf(f, "bind", "user@alice/inbox", "--endpoint", "10.5.5.5");
+      anf(f, "bind", "svc@demo/box", "--endpoint", "10.6.6.6");
+      List<String> seeds = new ArrayList<>();
+      f.nodes().forEach(n -> seeds.add(n.address()));
+      ResolverProcessConfig c =
+          new ResolverProcessConfig(
+              ResolverConfig.of(seeds),
+              "127.0.0.1",
+              0,
+              -1,
+              GatewayConfig.DEFAULT.withListen("127.0.0.1", 0),
+              null);
+      try (ResolverProcess p = ResolverProcess.start(c)) {
+        int port = p.dnsPort();
+        assertThat(dig(port, "old.demo.svc.anf", "A", "+short").strip()).isEqualTo("10.4.4.4");
+        anf(f, "rename", "svc@demo/old", "svc@demo/new");
+        org.anf.anchor.testing.TestCluster.await(
+            "old name redirected over DNS",
+            java.time.Duration.ofSeconds(30),
+            () -> {
+              try {
+                return dig(port, "old.demo.svc.anf", "TXT", "+short")
+                    .contains("redirected-from=svc@demo/old");
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+        assertThat(dig(port, "old.demo.svc.anf", "A", "+short").strip()).isEqualTo("10.4.4.4");
+        assertThat(dig(port, "old.demo.svc.anf", "TXT", "+short")).contains("alias=svc@demo/new");
+
+        anf(f, "move", "svc@demo/box", "user@alice");
+        org.anf.anchor.testing.TestCluster.await(
+            "moved name redirected over DNS",
+            java.time.Duration.ofSeconds(30),
+            () -> {
+              try {
+                return dig(port, "box.demo.svc.anf", "TXT", "+short")
+                    .contains("redirected-from=svc@demo/box");
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+        assertThat(dig(port, "box.demo.svc.anf", "A", "+short").strip()).isEqualTo("10.6.6.6");
+        assertThat(dig(port, "box.demo.svc.anf", "TXT", "+short")).contains("alias=user@alice/box");
+        assertThat(dig(port, "box.alice.user.anf", "A", "+short").strip()).isEqualTo("10.6.6.6");
+      }
+    }
+  }
+
   @Test
   void configFileErrorsNameTheKey() {
     Path base = dir;

@@ -130,11 +130,32 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
    */
   @Override
   public void watchAlias(WatchAliasRequest req, StreamObserver<AliasEvent> out) {
-    blocking.execute(() -> watchAliasSlow(req, out));
+    // gRPC takes the cancel handler only before this method returns: set it here, then go on in
+    // the pool (the first resolve may wait on anchors).
+    ServerCallStreamObserver<AliasEvent> call = (ServerCallStreamObserver<AliasEvent>) out;
+    Object lock = new Object();
+    boolean[] done = {false};
+    java.util.concurrent.atomic.AtomicReference<BiConsumer<Long, LineageEntry>> registered =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    call.setOnCancelHandler(
+        () -> {
+          synchronized (lock) {
+            done[0] = true;
+          }
+          BiConsumer<Long, LineageEntry> l = registered.getAndSet(null);
+          if (l != null) {
+            resolver.removeLineageListener(l);
+          }
+        });
+    blocking.execute(() -> watchAliasSlow(req, out, lock, done, registered));
   }
 
-  private void watchAliasSlow(WatchAliasRequest req, StreamObserver<AliasEvent> out) {
-    ServerCallStreamObserver<AliasEvent> call = (ServerCallStreamObserver<AliasEvent>) out;
+  private void watchAliasSlow(
+      WatchAliasRequest req,
+      StreamObserver<AliasEvent> out,
+      Object lock,
+      boolean[] done,
+      java.util.concurrent.atomic.AtomicReference<BiConsumer<Long, LineageEntry>> registered) {
     String name = req.getName();
     ResolveOptions linear = new ResolveOptions(Consistency.CONSISTENCY_LINEARIZABLE, 0, false);
     LookupResult first;
@@ -144,9 +165,7 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
       out.onError(GrpcErrors.toStatus(e));
       return;
     }
-    Object lock = new Object();
     LookupResult[] last = {first};
-    boolean[] done = {false};
     BiConsumer<Long, LineageEntry> listener =
         (scope, entry) -> {
           if (!onPath(last[0], scope)) {
@@ -158,11 +177,31 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
                   if (done[0]) {
                     return;
                   }
-                  LookupResult now;
-                  try {
-                    now = resolver.resolve(name, linear);
-                  } catch (AnfException e) {
-                    return; // anchors unreachable for now: the next entry tries again
+                  LookupResult now = null;
+                  // A linearizable read can fail while a group elects a leader: keep trying, so
+                  // that the entry that changed the answer is not lost to a transient error.
+                  for (int attempt = 0; now == null && !done[0]; attempt++) {
+                    try {
+                      now = resolver.resolve(name, linear);
+                    } catch (AnfException e) {
+                      if (attempt >= 30) {
+                        LOG.warn(
+                            "WatchAlias {}: giving up on entry {}: {}",
+                            name,
+                            entry.getSeq(),
+                            e.getMessage());
+                        return;
+                      }
+                      try {
+                        Thread.sleep(Math.min(2000, 50L << Math.min(attempt, 6)));
+                      } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return;
+                      }
+                    }
+                  }
+                  if (now == null) {
+                    return;
                   }
                   if (changed(last[0], now)) {
                     last[0] = now;
@@ -171,14 +210,14 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
                 }
               });
         };
-    call.setOnCancelHandler(
-        () -> {
-          synchronized (lock) {
-            done[0] = true;
-          }
-          resolver.removeLineageListener(listener);
-        });
+    registered.set(listener);
     resolver.onLineage(listener);
+    synchronized (lock) {
+      if (done[0]) {
+        resolver.removeLineageListener(listener);
+        return;
+      }
+    }
     synchronized (lock) {
       out.onNext(AliasEvent.newBuilder().setResult(first).build());
     }
