@@ -53,20 +53,13 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
       defaultValue = "3")
   int anchors = 3;
 
-  /**
-   * Services that run beside the anchors in dev mode (the resolver and DNS gateway plug in here).
-   */
+  /** A service that runs beside the anchors in dev mode (the resolver with its DNS gateway). */
   public interface Companion extends AutoCloseable {
     /** Lines to print among the endpoints. */
     java.util.List<String> describe();
 
     @Override
     void close();
-  }
-
-  /** Starts companions (resolver, DNS gateway) once the fabric is up. */
-  public interface CompanionFactory {
-    Companion start(DevFabric fabric, int dnsPort);
   }
 
   /** The resolver service on PORT+50 and the DNS gateway on the DNS port, cache under DIR. */
@@ -111,9 +104,6 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
     DevFabric fabric = DevFabric.start(o);
     java.util.List<Companion> companions = new java.util.ArrayList<>();
     companions.add(resolver(fabric, data, port, dnsPort));
-    for (CompanionFactory f : java.util.ServiceLoader.load(CompanionFactory.class)) {
-      companions.add(f.start(fabric, dnsPort));
-    }
     Path published = fabric.publishKey();
     out.printf(
         "anf dev: %d anchors serving; data in %s (kept across restarts)%n",
