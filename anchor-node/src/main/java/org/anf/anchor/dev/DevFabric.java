@@ -66,14 +66,14 @@ public final class DevFabric implements AutoCloseable {
       return new Options(dataDir, "127.0.0.1", g, r, m, 10_000, DEMO_SCOPES);
     }
 
-    /** Free ports chosen by the OS now, kept for restarts (tests); no metrics endpoints. */
+    /** Free ports chosen now ({@link LoopbackPorts}), kept for restarts (tests); no metrics. */
     public static Options ephemeral(Path dataDir, int anchors) {
       List<Integer> g = new ArrayList<>();
       List<Integer> r = new ArrayList<>();
       List<Integer> m = new ArrayList<>();
       for (int i = 0; i < anchors; i++) {
-        g.add(freePort());
-        r.add(freePort());
+        g.add(LoopbackPorts.reserve());
+        r.add(LoopbackPorts.reserve());
         m.add(-1);
       }
       return new Options(dataDir, "127.0.0.1", g, r, m, 10_000, DEMO_SCOPES);
@@ -81,15 +81,6 @@ public final class DevFabric implements AutoCloseable {
 
     public int anchors() {
       return ports.size();
-    }
-  }
-
-  static int freePort() {
-    try (java.net.ServerSocket s =
-        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new AnfException(ErrorCode.UNAVAILABLE, "no free port: " + e.getMessage());
     }
   }
 

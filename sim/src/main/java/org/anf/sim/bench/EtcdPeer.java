@@ -10,13 +10,12 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.anf.anchor.dev.LoopbackPorts;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 
@@ -45,8 +44,8 @@ final class EtcdPeer implements AutoCloseable {
           ErrorCode.UNAVAILABLE,
           "etcd is not installed: apt-get install -y etcd-server etcd-client");
     }
-    int[] client = {port(), port(), port()};
-    int[] peer = {port(), port(), port()};
+    int[] client = {LoopbackPorts.reserve(), LoopbackPorts.reserve(), LoopbackPorts.reserve()};
+    int[] peer = {LoopbackPorts.reserve(), LoopbackPorts.reserve(), LoopbackPorts.reserve()};
     StringBuilder initial = new StringBuilder();
     for (int i = 0; i < 3; i++) {
       initial
@@ -137,12 +136,6 @@ final class EtcdPeer implements AutoCloseable {
     }
     ClientCalls.blockingUnaryCall(
         ch, PUT, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), buf.toByteArray());
-  }
-
-  private static int port() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   @Override
