@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.anf.anchor.AnchorNode;
 import org.anf.anchor.dev.DevFabric;
+import org.anf.anchor.statemachine.ScopeStateMachine;
 import org.anf.lineage.alias.Alias;
 import org.anf.lineage.mutation.MutationFactory;
 import org.anf.lineage.mutation.Signing;
@@ -61,13 +62,27 @@ final class FabricFixture implements AutoCloseable {
         .submit(SubmitRequest.newBuilder().setMutation(Signing.sign(m, fabric.admin())).build());
   }
 
+  /** Binds through anchor {@code node} and returns once every anchor has applied it. */
   Uid bind(int node, long scope, String alias, String host) {
     ObjectRecord rec =
         ObjectRecord.newBuilder()
             .setKind(ObjectKind.OBJECT_KIND_SERVICE)
             .addEndpoints(Endpoint.newBuilder().setHost(host).setPort(8080))
             .build();
-    return Uid.fromProto(submit(node, factory.bind(scope, Alias.parse(alias), rec)).getUid());
+    SubmitResponse r = submit(node, factory.bind(scope, Alias.parse(alias), rec));
+    // BOUNDED reads may go to any anchor: wait until every one has applied the bind.
+    long seq = r.getEntry().getSeq();
+    await(
+        alias + " applied on every anchor",
+        Duration.ofSeconds(30),
+        () ->
+            fabric.nodes().stream()
+                .allMatch(
+                    n -> {
+                      ScopeStateMachine sm = n.scope(scope);
+                      return sm != null && sm.store().read(() -> sm.state().headSeq()) >= seq;
+                    }));
+    return Uid.fromProto(r.getUid());
   }
 
   static void await(String what, Duration timeout, BooleanSupplier cond) {

@@ -83,7 +83,12 @@ public final class ScopeLookup {
         if (k == rel.size()) {
           Uid bound = s.binding(p);
           if (bound != null) {
-            return object(s, meta, r, scopeAlias, bound, LookupStatus.LOOKUP_STATUS_EXACT);
+            // Reached through a move inside this scope: the asked name is not the bound one.
+            LookupStatus st =
+                r.getRedirectChainCount() > 0
+                    ? LookupStatus.LOOKUP_STATUS_REDIRECTED
+                    : LookupStatus.LOOKUP_STATUS_EXACT;
+            return object(s, meta, r, scopeAlias, bound, st);
           }
         }
         if (k > 0) {

@@ -164,6 +164,9 @@ class ScenarioTest {
     ok(m.factory.moveLocal(svc, Alias.parse("svc@team"), Alias.parse("svc@org/team")));
     assertThat(Uid.fromProto(resolve("svc@team/a").getUid())).isEqualTo(a);
     assertThat(resolve("svc@team/a").getCanonicalAlias().getText()).isEqualTo("svc@org/team/a");
+    // The old name is answered through the move, so REDIRECTED; the new one is EXACT.
+    assertThat(resolve("svc@team/a").getStatus()).isEqualTo(LookupStatus.LOOKUP_STATUS_REDIRECTED);
+    assertThat(resolve("svc@org/team/a").getStatus()).isEqualTo(LookupStatus.LOOKUP_STATUS_EXACT);
     assertThat(Uid.fromProto(resolve("svc@team/b").getUid())).isEqualTo(b);
     assertThat(Uid.fromProto(resolve("svc@org/team/b2").getUid())).isEqualTo(b);
   }

@@ -240,11 +240,7 @@ public final class SimClient implements AutoCloseable {
         anchors = rootAnchors;
         continue;
       }
-      // A lookup that followed a redirect inside the scope (a local move) reports EXACT with a
-      // redirect chain; the history records it as REDIRECTED, which is what the name did.
-      boolean redirected =
-          s == LookupStatus.LOOKUP_STATUS_REDIRECTED
-              || (s == LookupStatus.LOOKUP_STATUS_EXACT && r.getRedirectChainCount() > 0);
+      boolean redirected = s == LookupStatus.LOOKUP_STATUS_REDIRECTED;
       if (redirected && mutant == Mutant.SKIP_REDIRECT) {
         return new Answer(
             org.anf.sim.history.Op.Outcome.OK, "NOT_FOUND", null, stale, age, via, "mutant");
