@@ -16,7 +16,9 @@ import org.anf.proto.v1.SignedMutation;
  * lets commits keep pace with many clients.
  */
 final class MutationBatcher {
-  static final int MAX_IN_FLIGHT = 2;
+  // One: the next batch fills while this one commits. Two halved the mean batch (14 against 27
+  // mutations at 64 clients) for ~10% fewer binds/s, the cost per log entry being CPU here.
+  static final int MAX_IN_FLIGHT = 1;
   static final int MAX_MUTATIONS = 512;
 
   /** Stays under the Raft appender's 2 MiB entry limit with room for framing. */

@@ -19,7 +19,7 @@ import org.jspecify.annotations.Nullable;
 public final class ScopeStore implements KeyValueView {
   private final long scopeId;
   private final NodeStore store;
-  private final MemoryKv mirror = new MemoryKv();
+  private final MemoryKv mirror = MemoryKv.sortedOnly(StateKeys.rangeScanned());
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   // The writes of a batch being applied (one Raft entry holding several mutations): reads of
   // lineage entries see them before they reach RocksDB, which gets them in one write.

@@ -2,37 +2,31 @@ package org.anf.lineage.chain;
 
 import java.nio.charset.StandardCharsets;
 import org.anf.lineage.crypto.Sha256;
-import org.bouncycastle.crypto.digests.SHA256Digest;
 
 /**
- * Writes the canonical encoding straight into a SHA-256: fixed-width big-endian integers, byte
+ * Writes the canonical encoding to be hashed with SHA-256: fixed-width big-endian integers, byte
  * strings and UTF-8 strings as u32 length + bytes, lists as u32 count + items. The layout of each
  * hashed structure is documented in docs/LINEAGE.md; it never depends on protobuf's encoder.
  */
 public final class CanonicalWriter {
-  private final SHA256Digest digest = Sha256.digest();
+  private final Sha256.Buffer out = new Sha256.Buffer();
 
   public CanonicalWriter(String domainTag) {
     raw(domainTag.getBytes(StandardCharsets.UTF_8));
   }
 
   public CanonicalWriter u8(int v) {
-    digest.update((byte) v);
+    out.u8(v);
     return this;
   }
 
   public CanonicalWriter u32(int v) {
-    digest.update((byte) (v >>> 24));
-    digest.update((byte) (v >>> 16));
-    digest.update((byte) (v >>> 8));
-    digest.update((byte) v);
+    out.u32(v);
     return this;
   }
 
   public CanonicalWriter u64(long v) {
-    for (int i = 56; i >= 0; i -= 8) {
-      digest.update((byte) (v >>> i));
-    }
+    out.u64(v);
     return this;
   }
 
@@ -46,7 +40,9 @@ public final class CanonicalWriter {
   }
 
   public CanonicalWriter bytes(com.google.protobuf.ByteString b) {
-    return bytes(b.toByteArray());
+    u32(b.size());
+    out.raw(b);
+    return this;
   }
 
   public CanonicalWriter str(String s) {
@@ -54,11 +50,11 @@ public final class CanonicalWriter {
   }
 
   private CanonicalWriter raw(byte[] b) {
-    digest.update(b, 0, b.length);
+    out.raw(b);
     return this;
   }
 
   public byte[] finish() {
-    return Sha256.finish(digest);
+    return out.finish();
   }
 }

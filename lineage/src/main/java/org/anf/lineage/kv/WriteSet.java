@@ -5,7 +5,6 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 import org.anf.lineage.crypto.Sha256;
-import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -75,27 +74,20 @@ public final class WriteSet {
    * value (u32 length + bytes).
    */
   public byte[] hash() {
-    SHA256Digest d = Sha256.digest();
-    d.update(DOMAIN, 0, DOMAIN.length);
-    u32(d, writes.size());
+    Sha256.Buffer d = new Sha256.Buffer();
+    d.raw(DOMAIN);
+    d.u32(writes.size());
     for (Map.Entry<byte[], byte[]> e : writes.entrySet()) {
-      u32(d, e.getKey().length);
-      d.update(e.getKey(), 0, e.getKey().length);
+      d.u32(e.getKey().length);
+      d.raw(e.getKey());
       if (e.getValue() == TOMBSTONE) {
-        d.update((byte) 0);
+        d.u8(0);
       } else {
-        d.update((byte) 1);
-        u32(d, e.getValue().length);
-        d.update(e.getValue(), 0, e.getValue().length);
+        d.u8(1);
+        d.u32(e.getValue().length);
+        d.raw(e.getValue());
       }
     }
-    return Sha256.finish(d);
-  }
-
-  private static void u32(SHA256Digest d, int v) {
-    d.update((byte) (v >>> 24));
-    d.update((byte) (v >>> 16));
-    d.update((byte) (v >>> 8));
-    d.update((byte) v);
+    return d.finish();
   }
 }

@@ -41,6 +41,14 @@ public final class StateKeys {
   public static final byte REVOKED_UID = 'u';
   public static final byte REVOKED_KEY = 'k';
 
+  /**
+   * The columns read by range: subtrees of bindings, delegations and redirects, open transactions,
+   * lineage. Every other column is read by key only (and by the whole-state digest).
+   */
+  public static byte[] rangeScanned() {
+    return new byte[] {BINDING, DELEGATION, REDIRECT, TXN, LINEAGE};
+  }
+
   private StateKeys() {}
 
   public static byte[] meta() {

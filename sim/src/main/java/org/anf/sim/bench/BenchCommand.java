@@ -76,7 +76,7 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
       names = "--lookup-clients",
       split = ",",
       paramLabel = "N[,N...]",
-      description = "Concurrent clients for lookup runs (default: ${DEFAULT-VALUE}; empty skips).",
+      description = "Concurrent clients for lookup runs (default: ${DEFAULT-VALUE}; 0 skips).",
       defaultValue = "16")
   List<Integer> lookupClients = List.of(16);
 
@@ -161,6 +161,9 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
         }
         List<String> aliases = new ArrayList<>(names);
         for (int c : lookupClients) {
+          if (c <= 0) {
+            continue;
+          }
           Result r = lookups(scope, channels.get(0), c, aliases);
           String row =
               String.format(
