@@ -193,6 +193,7 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
    * The answer if the cache can give it fresh right now, else null; never blocks or does I/O, so a
    * server may call it on its transport thread and hand only misses to a pool.
    */
+  @Override
   public @Nullable LookupResult cachedOrNull(String name, ResolveOptions options) {
     if (options.consistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE) {
       return null;

@@ -1,6 +1,7 @@
 package org.anf.resolver;
 
 import org.anf.proto.v1.LookupResult;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Resolves a name (an alias, or a UID in its {@code uid:} form) to a typed result: EXACT,
@@ -11,4 +12,12 @@ import org.anf.proto.v1.LookupResult;
  */
 public interface NameResolver {
   LookupResult resolve(String name, ResolveOptions options);
+
+  /**
+   * The answer if it can be given from memory alone (never waits on the network), else null. A
+   * server answers hits on its I/O thread and hands only the rest to threads that may wait.
+   */
+  default @Nullable LookupResult cachedOrNull(String name, ResolveOptions options) {
+    return null;
+  }
 }

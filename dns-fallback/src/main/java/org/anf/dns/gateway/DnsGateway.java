@@ -16,7 +16,9 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +32,7 @@ import org.anf.dns.handler.DnsHandler;
 import org.anf.dns.handler.Forwarder;
 import org.anf.dns.handler.HandlerChain;
 import org.anf.dns.handler.Transport;
+import org.anf.dns.handler.WouldBlock;
 import org.anf.lineage.error.AnfException;
 import org.anf.resolver.NameResolver;
 import org.jspecify.annotations.Nullable;
@@ -42,11 +45,14 @@ import org.xbill.DNS.Address;
  * HandlerChain#standard}: the anf zone, then the legacy forwarder, then REFUSED).
  *
  * <p>Both transports listen on the same host and port; with port 0 a free port is picked for both
- * and reported by {@link #port()}. UDP packets are read by one thread and answered by a bounded
- * pool ({@link GatewayConfig#workers()} threads, {@link GatewayConfig#queueCapacity()} waiting;
- * more are dropped and the client retries). Each TCP connection gets one thread of a bounded pool
- * ({@link GatewayConfig#maxTcpConnections()}; more are closed at once) and may carry many
- * length-prefixed queries, answered in order; it is closed after {@link
+ * and reported by {@link #port()}. UDP packets are read by one reader thread per core (at most
+ * {@value #MAX_UDP_READERS}). A reader answers a query itself when the answer is in memory (the
+ * resolver's cache, the zone's own records): no thread hand-off on the hot path. A query that needs
+ * the network (a cache miss, a name for legacy DNS) goes to a bounded pool ({@link
+ * GatewayConfig#workers()} threads, {@link GatewayConfig#queueCapacity()} waiting; more are dropped
+ * and the client retries), so a slow walk never holds up the readers. Each TCP connection gets one
+ * thread of a bounded pool ({@link GatewayConfig#maxTcpConnections()}; more are closed at once) and
+ * may carry many length-prefixed queries, answered in order; it is closed after {@link
  * GatewayConfig#tcpIdleTimeout()} without a query, or on a length prefix over {@link
  * GatewayConfig#maxTcpQueryBytes()}.
  *
@@ -59,15 +65,20 @@ public final class DnsGateway implements AutoCloseable {
   private static final int UDP_BUFFER_BYTES = 0xFFFF;
   private static final int BIND_ATTEMPTS = 20;
   private static final long CLOSE_WAIT_MS = 5_000;
+  static final int MAX_UDP_READERS = 4;
 
   private final GatewayConfig config;
   private final QueryProcessor processor;
+
+  /** Answers only from memory, throwing {@link WouldBlock} otherwise; null for a custom chain. */
+  private final @Nullable QueryProcessor fast;
+
   private final GatewayMetrics metrics;
   private final DatagramSocket udp;
   private final ServerSocket tcp;
   private final ThreadPoolExecutor udpWorkers;
   private final ThreadPoolExecutor tcpWorkers;
-  private final Thread udpLoop;
+  private final List<Thread> udpReaders = new ArrayList<>();
   private final Thread tcpLoop;
   private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
   private final InetSocketAddress address;
@@ -76,12 +87,17 @@ public final class DnsGateway implements AutoCloseable {
   private DnsGateway(
       GatewayConfig config,
       DnsHandler chain,
+      @Nullable DnsHandler fastChain,
       MeterRegistry registry,
       DatagramSocket udp,
       ServerSocket tcp) {
     this.config = config;
     this.metrics = new GatewayMetrics(registry);
     this.processor = new QueryProcessor(chain, config.maxUdpPayloadBytes(), metrics);
+    this.fast =
+        fastChain == null
+            ? null
+            : new QueryProcessor(fastChain, config.maxUdpPayloadBytes(), metrics);
     this.udp = udp;
     this.tcp = tcp;
     this.address = (InetSocketAddress) udp.getLocalSocketAddress();
@@ -101,7 +117,12 @@ public final class DnsGateway implements AutoCloseable {
             TimeUnit.MILLISECONDS,
             new SynchronousQueue<>(),
             daemons("anf-dns-tcp-conn"));
-    this.udpLoop = daemons("anf-dns-udp-loop").newThread(this::udpLoop);
+    int readers =
+        Math.max(1, Math.min(MAX_UDP_READERS, Runtime.getRuntime().availableProcessors()));
+    ThreadFactory readerThreads = daemons("anf-dns-udp-reader");
+    for (int i = 0; i < readers; i++) {
+      udpReaders.add(readerThreads.newThread(this::udpLoop));
+    }
     this.tcpLoop = daemons("anf-dns-tcp-loop").newThread(this::tcpLoop);
   }
 
@@ -116,11 +137,26 @@ public final class DnsGateway implements AutoCloseable {
       throws IOException {
     DnsHandler chain =
         HandlerChain.standard(config.anfZone(), resolver, config.resolveOptions(), forwarder);
-    return start(config, chain, registry);
+    DnsHandler fastChain =
+        HandlerChain.standard(
+            config.anfZone(),
+            WouldBlock.cacheOnly(resolver),
+            config.resolveOptions(),
+            forwarder == null ? null : WouldBlock.deferring(forwarder));
+    return start(config, chain, fastChain, registry);
   }
 
-  /** Starts a gateway that answers through {@code chain}. */
+  /** Starts a gateway that answers through {@code chain}, every UDP query on the worker pool. */
   public static DnsGateway start(GatewayConfig config, DnsHandler chain, MeterRegistry registry)
+      throws IOException {
+    return start(config, chain, null, registry);
+  }
+
+  private static DnsGateway start(
+      GatewayConfig config,
+      DnsHandler chain,
+      @Nullable DnsHandler fastChain,
+      MeterRegistry registry)
       throws IOException {
     InetAddress host = literal(config.host());
     for (int attempt = 1; ; attempt++) {
@@ -147,8 +183,8 @@ public final class DnsGateway implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
-      DnsGateway g = new DnsGateway(config, chain, registry, udp, tcp);
-      g.udpLoop.start();
+      DnsGateway g = new DnsGateway(config, chain, fastChain, registry, udp, tcp);
+      g.udpReaders.forEach(Thread::start);
       g.tcpLoop.start();
       log.info(
           "dns gateway listening on {}:{} (udp, tcp), zone {}",
@@ -186,7 +222,9 @@ public final class DnsGateway implements AutoCloseable {
     udpWorkers.shutdownNow();
     tcpWorkers.shutdownNow();
     try {
-      udpLoop.join(CLOSE_WAIT_MS);
+      for (Thread t : udpReaders) {
+        t.join(CLOSE_WAIT_MS);
+      }
       tcpLoop.join(CLOSE_WAIT_MS);
       if (!udpWorkers.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)
           || !tcpWorkers.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)) {
@@ -201,18 +239,32 @@ public final class DnsGateway implements AutoCloseable {
   private void udpLoop() {
     byte[] buffer = new byte[UDP_BUFFER_BYTES];
     DatagramPacket p = new DatagramPacket(buffer, buffer.length);
+    QueryProcessor inline = fast;
     while (!closed) {
       try {
         p.setLength(buffer.length);
         udp.receive(p);
         byte[] packet = Arrays.copyOfRange(buffer, p.getOffset(), p.getOffset() + p.getLength());
         SocketAddress from = p.getSocketAddress();
-        udpWorkers.execute(() -> answerUdp(packet, from));
+        if (inline != null) {
+          byte[] reply;
+          try {
+            reply = inline.process(packet, Transport.UDP);
+          } catch (WouldBlock e) {
+            udpWorkers.execute(() -> answerUdp(packet, from));
+            continue;
+          }
+          if (reply != null) {
+            udp.send(new DatagramPacket(reply, reply.length, from));
+          }
+        } else {
+          udpWorkers.execute(() -> answerUdp(packet, from));
+        }
       } catch (RejectedExecutionException e) {
         metrics.dropped(Transport.UDP, closed ? "closing" : "overloaded");
       } catch (IOException | RuntimeException e) {
         if (!closed) {
-          log.warn("dns gateway: UDP receive failed, carrying on: {}", e.toString());
+          log.warn("dns gateway: UDP receive or reply failed, carrying on: {}", e.toString());
         }
       }
     }

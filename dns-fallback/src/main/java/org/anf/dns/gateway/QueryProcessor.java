@@ -7,6 +7,7 @@ import org.anf.dns.handler.DnsHandler;
 import org.anf.dns.handler.Replies;
 import org.anf.dns.handler.ResponseRecorder;
 import org.anf.dns.handler.Transport;
+import org.anf.dns.handler.WouldBlock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,7 +57,11 @@ final class QueryProcessor {
     this.metrics = metrics;
   }
 
-  /** The reply to send for {@code packet}, or null to send none. Never throws. */
+  /**
+   * The reply to send for {@code packet}, or null to send none. Never throws, but for {@link
+   * WouldBlock} from a fast-path chain: the caller then processes the packet again on a thread that
+   * may wait.
+   */
   byte @Nullable [] process(byte[] packet, Transport transport) {
     long start = System.nanoTime();
     if (packet.length < Header.LENGTH) {
@@ -81,6 +86,8 @@ final class QueryProcessor {
       Message reply = query == null ? bare(header, Rcode.FORMERR) : answer(query, transport);
       wire = render(reply, query, transport);
       rcode = reply.getRcode();
+    } catch (WouldBlock e) {
+      throw e;
     } catch (RuntimeException | StackOverflowError | AssertionError | LinkageError e) {
       log.warn(
           "dns: could not build a reply for query id {}; answering SERVFAIL", header.getID(), e);
@@ -133,6 +140,8 @@ final class QueryProcessor {
     int rcode;
     try {
       rcode = chain.serve(query, writer);
+    } catch (WouldBlock e) {
+      throw e;
     } catch (RuntimeException | StackOverflowError | AssertionError | LinkageError e) {
       log.warn("dns: handler failed for {}; answering SERVFAIL", describe(query), e);
       return Replies.to(query, Rcode.SERVFAIL);
