@@ -2,6 +2,7 @@ package org.anf.sim.bench;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.anf.anchor.dev.DevFabric;
 import org.anf.anchor.gateway.ResolverProcess;
@@ -88,6 +90,22 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
   int dnsSeconds = 20;
 
   @Option(
+      names = "--channels",
+      description =
+          "gRPC channels (connections) the asynchronous warm clients share (default:"
+              + " ${DEFAULT-VALUE}; never more than the clients).",
+      defaultValue = "4")
+  int channels = 4;
+
+  @Option(
+      names = "--dns-warmup",
+      description =
+          "Unmeasured dnsperf seconds against the gateway first, so the JIT has compiled its"
+              + " path (default: ${DEFAULT-VALUE}).",
+      defaultValue = "15")
+  int dnsWarmup = 15;
+
+  @Option(
       names = "--seed",
       description = "Seed of the query mix (default: ${DEFAULT-VALUE}).",
       defaultValue = "42")
@@ -139,6 +157,110 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     return new Result(all.count() / (elapsed / 1e9), all);
   }
 
+  /**
+   * {@code n} calls kept outstanding over {@code chs}, each completion sending that client's next
+   * call from the transport thread: the load shape of gRPC's own benchmarks and of ghz, where n
+   * blocking client threads would instead compete with the server for the two cores.
+   */
+  private Result runAsync(int n, List<ManagedChannel> chs) throws Exception {
+    AtomicBoolean measuring = new AtomicBoolean();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+    CountDownLatch done = new CountDownLatch(n);
+    List<Latencies> lats = new ArrayList<>();
+    for (int c = 0; c < n; c++) {
+      Latencies l = new Latencies();
+      lats.add(l);
+      new AsyncClient(
+              ResolverServiceGrpc.newStub(chs.get(c % chs.size())),
+              new Random(seed + c),
+              l,
+              measuring,
+              stop,
+              failure,
+              done)
+          .next();
+    }
+    Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
+    measuring.set(true);
+    long t0 = System.nanoTime();
+    Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+    measuring.set(false);
+    long elapsed = System.nanoTime() - t0;
+    stop.set(true);
+    if (!done.await(60, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("asynchronous clients did not stop within 60 s");
+    }
+    Throwable f = failure.get();
+    if (f != null) {
+      throw new IllegalStateException("a warm resolve failed: " + f, f);
+    }
+    Latencies all = new Latencies();
+    lats.forEach(all::addAll);
+    return new Result(all.count() / (elapsed / 1e9), all);
+  }
+
+  /** One client of {@link #runAsync}: one call outstanding, the next sent when it completes. */
+  private final class AsyncClient implements StreamObserver<LookupResult> {
+    private final ResolverServiceGrpc.ResolverServiceStub stub;
+    private final Random rnd;
+    private final Latencies lat;
+    private final AtomicBoolean measuring;
+    private final AtomicBoolean stop;
+    private final AtomicReference<@Nullable Throwable> failure;
+    private final CountDownLatch done;
+    private long started;
+    private int asked;
+
+    AsyncClient(
+        ResolverServiceGrpc.ResolverServiceStub stub,
+        Random rnd,
+        Latencies lat,
+        AtomicBoolean measuring,
+        AtomicBoolean stop,
+        AtomicReference<@Nullable Throwable> failure,
+        CountDownLatch done) {
+      this.stub = stub;
+      this.rnd = rnd;
+      this.lat = lat;
+      this.measuring = measuring;
+      this.stop = stop;
+      this.failure = failure;
+      this.done = done;
+    }
+
+    void next() {
+      if (stop.get() || failure.get() != null) {
+        done.countDown();
+        return;
+      }
+      asked = rnd.nextInt(names);
+      started = System.nanoTime();
+      stub.resolve(ResolveRequest.newBuilder().setName(alias(asked)).build(), this);
+    }
+
+    @Override
+    public void onNext(LookupResult r) {
+      if (r.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
+        failure.compareAndSet(null, new IllegalStateException(alias(asked) + ": " + r.getStatus()));
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      failure.compareAndSet(null, t);
+      done.countDown();
+    }
+
+    @Override
+    public void onCompleted() {
+      if (measuring.get()) {
+        lat.add(System.nanoTime() - started);
+      }
+      next();
+    }
+  }
+
   static String alias(int i) {
     return String.format("bench@a/b/h%05d", i);
   }
@@ -176,6 +298,21 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
           }
         }
         out.printf("cache warmed: %d answers%n", r.cachedAnswers());
+        List<ManagedChannel> async = new ArrayList<>();
+        for (int i = 0; i < Math.max(1, channels); i++) {
+          async.add(
+              NettyChannelBuilder.forTarget(p.address()).usePlaintext().directExecutor().build());
+        }
+        try {
+          for (int c : clients) {
+            Result res = runAsync(c, async.subList(0, Math.min(c, async.size())));
+            rows.add(row("warm  grpc async, " + Math.min(c, async.size()) + " channel(s)", c, res));
+            out.println(rows.get(rows.size() - 1));
+            out.flush();
+          }
+        } finally {
+          async.forEach(ManagedChannel::shutdownNow);
+        }
         ManagedChannel ch = NettyChannelBuilder.forTarget(p.address()).usePlaintext().build();
         try {
           var stub = ResolverServiceGrpc.newBlockingStub(ch);
@@ -190,7 +327,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
                         throw new IllegalStateException(alias(i) + ": " + lr.getStatus());
                       }
                     });
-            rows.add(row("warm  grpc ResolverService", c, res));
+            rows.add(row("warm  grpc blocking threads, 1 channel", c, res));
             out.println(rows.get(rows.size() - 1));
             out.flush();
           }
@@ -234,7 +371,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
 
   private static String row(String what, int c, Result r) {
     return String.format(
-        "%s clients=%-3d %9.0f/s  p50 %7.3f ms  p99 %7.3f ms",
+        "%-40s clients=%-3d %9.0f/s  p50 %7.3f ms  p99 %7.3f ms",
         what, c, r.perSecond, r.lat.percentileMs(50), r.lat.percentileMs(99));
   }
 
@@ -313,7 +450,12 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     Files.writeString(qa, anf, StandardCharsets.UTF_8);
     Path qk = dir.resolve("queries-knot.txt");
     Files.writeString(qk, knot, StandardCharsets.UTF_8);
-    String g = dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf.txt"));
+    if (dnsWarmup > 0) {
+      out.printf("dns: %d s of unmeasured warm-up against the gateway%n", dnsWarmup);
+      out.flush();
+      dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf-warmup.txt"), dnsWarmup);
+    }
+    String g = dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf.txt"), dnsSeconds);
     rows.add("dns   anf gateway  " + g);
     out.println(rows.get(rows.size() - 1));
     out.flush();
@@ -324,7 +466,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     }
   }
 
-  private String dnsperf(int port, Path queries, Path log)
+  private String dnsperf(int port, Path queries, Path log, int seconds)
       throws IOException, InterruptedException {
     Process p =
         new ProcessBuilder(
@@ -340,13 +482,13 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
                 "-T",
                 "2",
                 "-l",
-                String.valueOf(dnsSeconds),
+                String.valueOf(seconds),
                 "-Q",
                 "1000000")
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
-    if (!p.waitFor(dnsSeconds + 60L, TimeUnit.SECONDS)) {
+    if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       return "dnsperf did not finish";
     }
@@ -440,7 +582,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
         }
         Thread.sleep(200);
       }
-      return dnsperf(port, queries, dir.resolve("dnsperf-knot.txt"));
+      return dnsperf(port, queries, dir.resolve("dnsperf-knot.txt"), dnsSeconds);
     } finally {
       knotd.destroy();
       if (!knotd.waitFor(10, TimeUnit.SECONDS)) {
