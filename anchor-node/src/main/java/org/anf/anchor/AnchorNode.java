@@ -34,6 +34,7 @@ import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.mutation.StructureCoordinator;
 import org.anf.proto.v1.AnchorInfo;
+import org.anf.proto.v1.MutationServiceGrpc;
 import org.anf.proto.v1.NodeInfo;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
@@ -163,6 +164,22 @@ public final class AnchorNode implements AutoCloseable {
           NettyServerBuilder.forAddress(
                   new InetSocketAddress(config.listen().host(), config.listen().port()))
               .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+              // Submit and SubmitBatch never block (they forward or queue for the batcher and
+              // complete from a future), so they run on the transport thread: no hand-off to a
+              // pool per write.
+              .callExecutor(
+                  new io.grpc.ServerCallExecutorSupplier() {
+                    @Override
+                    public <Q, R> java.util.concurrent.@Nullable Executor getExecutor(
+                        io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
+                      String m = call.getMethodDescriptor().getFullMethodName();
+                      return m.equals(MutationServiceGrpc.getSubmitMethod().getFullMethodName())
+                              || m.equals(
+                                  MutationServiceGrpc.getSubmitBatchMethod().getFullMethodName())
+                          ? com.google.common.util.concurrent.MoreExecutors.directExecutor()
+                          : null;
+                    }
+                  })
               .addService(as)
               .addService(
                   io.grpc.ServerInterceptors.intercept(

@@ -39,6 +39,8 @@ import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.protocol.exceptions.RaftException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicies;
@@ -66,6 +68,9 @@ public final class ScopeGroups implements AutoCloseable {
   private final RaftProperties clientProperties;
   private final TimeDuration writeTimeout;
   private final Map<Long, RaftClient> clients = new ConcurrentHashMap<>();
+
+  /** Names this node's own writes to its local server (Ratis keys its retry cache by it). */
+  private final ClientId localClient = ClientId.randomId();
 
   public ScopeGroups(RaftServer server, Parameters parameters, TimeDuration writeTimeout) {
     this.server = server;
@@ -173,14 +178,70 @@ public final class ScopeGroups implements AutoCloseable {
   /** Sends mutations as one log entry; one reply per mutation, in order. */
   public CompletableFuture<List<MutationReply>> submitBatch(
       long scopeId, List<SignedMutation> mutations) {
-    RaftClient c = client(scopeId);
     Message m =
         Message.valueOf(
             ByteString.copyFrom(
                 GroupCommand.newBuilder().addAllMutations(mutations).build().toByteArray()));
-    return c.async()
+    int n = mutations.size();
+    if (!division(scopeId).getInfo().isLeader()) {
+      return viaClient(scopeId, m, n);
+    }
+    // This node leads: the entry goes to the local server, sparing a gRPC round trip to itself.
+    // If leadership moved meanwhile, nothing was logged, and the client finds the new leader.
+    RaftClientRequest request =
+        RaftClientRequest.newBuilder()
+            .setClientId(localClient)
+            .setServerId(server.getId())
+            .setGroupId(groupId(scopeId))
+            .setCallId(CallId.getAndIncrement())
+            .setMessage(m)
+            .setType(RaftClientRequest.writeRequestType())
+            .build();
+    CompletableFuture<RaftClientReply> local;
+    try {
+      local = server.submitClientRequestAsync(request);
+    } catch (IOException e) {
+      return viaClient(scopeId, m, n);
+    }
+    CompletableFuture<List<MutationReply>> out = new CompletableFuture<>();
+    var unused =
+        local.whenComplete(
+            (reply, error) -> {
+              if (notLeader(reply, error)) {
+                var unusedRelay =
+                    viaClient(scopeId, m, n)
+                        .whenComplete(
+                            (r, e) -> {
+                              if (e != null) {
+                                out.completeExceptionally(e);
+                              } else {
+                                out.complete(r);
+                              }
+                            });
+              } else {
+                out.complete(toReplies(scopeId, n, reply, error));
+              }
+            });
+    return out;
+  }
+
+  private CompletableFuture<List<MutationReply>> viaClient(long scopeId, Message m, int n) {
+    return client(scopeId)
+        .async()
         .send(m)
-        .handle((reply, error) -> toReplies(scopeId, mutations.size(), reply, error));
+        .handle((reply, error) -> toReplies(scopeId, n, reply, error));
+  }
+
+  private static boolean notLeader(@Nullable RaftClientReply reply, @Nullable Throwable error) {
+    if (reply != null) {
+      return reply.getNotLeaderException() != null
+          || reply.getException() instanceof LeaderNotReadyException;
+    }
+    Throwable t = error;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t instanceof NotLeaderException || t instanceof LeaderNotReadyException;
   }
 
   /** Submits to a group given by its anchors (one this node may not host: a new child scope). */

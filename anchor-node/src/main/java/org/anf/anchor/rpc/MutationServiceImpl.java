@@ -2,11 +2,17 @@ package org.anf.anchor.rpc;
 
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.anf.anchor.group.MutationBatcher;
 import org.anf.anchor.statemachine.RefusedException;
 import org.anf.anchor.statemachine.ScopeStateMachine;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.state.ScopeIds;
 import org.anf.lineage.state.ScopeState;
 import org.anf.lineage.transition.Transitions;
 import org.anf.proto.v1.AnchorInfo;
@@ -18,6 +24,8 @@ import org.anf.proto.v1.MutationReply;
 import org.anf.proto.v1.MutationServiceGrpc;
 import org.anf.proto.v1.OutcomeStatus;
 import org.anf.proto.v1.SignedMutation;
+import org.anf.proto.v1.SubmitBatchRequest;
+import org.anf.proto.v1.SubmitBatchResponse;
 import org.anf.proto.v1.SubmitRequest;
 import org.anf.proto.v1.SubmitResponse;
 
@@ -25,7 +33,10 @@ import org.anf.proto.v1.SubmitResponse;
 public final class MutationServiceImpl extends MutationServiceGrpc.MutationServiceImplBase
     implements AutoCloseable {
   private final NodeContext ctx;
+  private static final int FORWARD_IN_FLIGHT = 2;
+
   private final LeaderForwarder forwarder = new LeaderForwarder();
+  private final Map<String, MutationBatcher> forwardBatchers = new ConcurrentHashMap<>();
 
   public MutationServiceImpl(NodeContext ctx) {
     this.ctx = ctx;
@@ -103,11 +114,11 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
                     sm.scopeId(),
                     sm.store().read(() -> sm.state().meta().getAnchors().getAnchorsList()));
             if (leader != null) {
-              // On to the leader, where this scope's writes meet in one batcher; if that fails
-              // (the leader moved, or is gone), through this anchor's own Raft client instead.
+              // On to the leader, where this scope's writes meet in one batcher, in one call with
+              // the other writes that reach this anchor meanwhile; if that fails (the leader
+              // moved, or is gone), through this anchor's own Raft client instead.
               f =
-                  forwarder
-                      .forward(leader.getAddress(), req)
+                  forwardBatched(sm.scopeId(), leader.getAddress(), req.getMutation())
                       .exceptionallyCompose(
                           e -> {
                             Throwable c = Handlers.unwrap(e);
@@ -115,8 +126,9 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
                                 && sre.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
                               return CompletableFuture.failedFuture(sre);
                             }
-                            return viaRaft(sm, req);
-                          });
+                            return ctx.groups.submit(sm.scopeId(), req.getMutation());
+                          })
+                      .thenApply(MutationServiceImpl::response);
             }
           }
           if (f == null) {
@@ -124,6 +136,72 @@ public final class MutationServiceImpl extends MutationServiceGrpc.MutationServi
           }
           return f.whenComplete(
               (r, e) -> ctx.metrics.submitted(Duration.ofNanos(System.nanoTime() - started)));
+        });
+  }
+
+  /**
+   * Forwarded writes of one scope gather per leader: while a forwarding call is out, the next one
+   * fills. Two in flight, since a forwarded batch waits for the leader's batch in flight too.
+   */
+  private CompletableFuture<MutationReply> forwardBatched(
+      long scopeId, String leaderAddress, SignedMutation m) {
+    return forwardBatchers
+        .computeIfAbsent(
+            scopeId + "@" + leaderAddress,
+            k ->
+                new MutationBatcher(
+                    ms -> forwarder.forwardBatch(leaderAddress, scopeId, ms), FORWARD_IN_FLIGHT))
+        .submit(m);
+  }
+
+  /**
+   * A batch another anchor forwarded: each mutation checked as a Submit is and queued for this
+   * scope's batcher. A refusal is that mutation's reply; a failure of the group fails the call.
+   */
+  @Override
+  public void submitBatch(SubmitBatchRequest req, StreamObserver<SubmitBatchResponse> out) {
+    Handlers.async(
+        "SubmitBatch",
+        out,
+        () -> {
+          int n = req.getMutationsCount();
+          if (n == 0 || n > MutationBatcher.MAX_MUTATIONS) {
+            throw AnfException.invalid(
+                "mutations",
+                "a batch holds 1 to " + MutationBatcher.MAX_MUTATIONS + " mutations, got " + n);
+          }
+          ScopeStateMachine sm = ctx.hosted(req.getScopeId());
+          List<CompletableFuture<MutationReply>> replies = new ArrayList<>(n);
+          for (SignedMutation signed : req.getMutationsList()) {
+            try {
+              Mutation m = checkAtEdge(ctx, signed);
+              if (m.hasCreateScope()) {
+                throw AnfException.invalid(
+                    "mutation", "a scope is created with AdminService.CreateScope, not Submit");
+              }
+              if (m.getScopeId() != req.getScopeId()) {
+                throw AnfException.invalid(
+                    "scope_id",
+                    "a mutation of scope "
+                        + ScopeIds.text(m.getScopeId())
+                        + " in a batch for scope "
+                        + ScopeIds.text(req.getScopeId()));
+              }
+            } catch (AnfException e) {
+              replies.add(
+                  CompletableFuture.completedFuture(
+                      MutationReply.newBuilder().setRefused(RefusedException.refusal(e)).build()));
+              continue;
+            }
+            replies.add(ctx.groups.submit(sm.scopeId(), signed));
+          }
+          return CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new))
+              .thenApply(
+                  v -> {
+                    SubmitBatchResponse.Builder b = SubmitBatchResponse.newBuilder();
+                    replies.forEach(r -> b.addReplies(r.join()));
+                    return b.build();
+                  });
         });
   }
 
