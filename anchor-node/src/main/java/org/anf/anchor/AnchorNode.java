@@ -316,7 +316,9 @@ public final class AnchorNode implements AutoCloseable {
     }
     RaftServerConfigKeys.Snapshot.setTriggerWhenRemoveEnabled(p, false);
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, c.purgeUpToSnapshotIndex());
+    // Ratis skips a purge that would drop fewer entries than this (its default is 1024).
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) c.purgeGap());
     // Many groups per node: keep each group's buffers modest. The appender limit is also the
     // largest log entry, so it must stay above the largest mutation (1 MiB).
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeBytes()));
