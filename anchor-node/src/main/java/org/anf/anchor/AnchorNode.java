@@ -76,18 +76,31 @@ public final class AnchorNode implements AutoCloseable {
   public record Hooks(
       org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
       io.grpc.@Nullable ServerInterceptor anchorServices,
-      StructureCoordinator.@Nullable StepHook structureSteps) {
-    public static final Hooks NONE = new Hooks(null, null, null);
+      StructureCoordinator.@Nullable StepHook structureSteps,
+      ScopeRegistry.@Nullable ApplyHook applies) {
+    public static final Hooks NONE = new Hooks(null, null, null, null);
 
     public Hooks(
         org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
         io.grpc.@Nullable ServerInterceptor anchorServices) {
-      this(raftServices, anchorServices, null);
+      this(raftServices, anchorServices, null, null);
+    }
+
+    public Hooks(
+        org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
+        io.grpc.@Nullable ServerInterceptor anchorServices,
+        StructureCoordinator.@Nullable StepHook structureSteps) {
+      this(raftServices, anchorServices, structureSteps, null);
     }
 
     /** Only a hook before each step of the structural protocol (the crash tests' seam). */
     public static Hooks steps(StructureCoordinator.StepHook hook) {
-      return new Hooks(null, null, hook);
+      return new Hooks(null, null, hook, null);
+    }
+
+    /** Only a hook before each committed entry is applied (the lagging-replica tests' seam). */
+    public static Hooks applies(ScopeRegistry.ApplyHook hook) {
+      return new Hooks(null, null, null, hook);
     }
   }
 
@@ -126,7 +139,7 @@ public final class AnchorNode implements AutoCloseable {
       AnchorMetrics metrics =
           new AnchorMetrics(
               ms.registry(), config.nodeId(), () -> reg[0] == null ? 0 : reg[0].size());
-      reg[0] = new ScopeRegistry(store, metrics, config.lineageRetainEntries());
+      reg[0] = new ScopeRegistry(store, metrics, config.lineageRetainEntries(), hooks.applies());
       this.registry = reg[0];
       rs =
           RaftServer.newBuilder()
