@@ -180,9 +180,10 @@ class ConsistencyIT {
                 c.anchors(f).lookup(lookup(svc, "svc@kept", Consistency.CONSISTENCY_ANY, BOUND_MS));
             return any[0].getFreshness().getStale();
           });
-      // Its own state still answers, with how long it has been out of touch.
+      // Its own state still answers, with how long it has been out of touch: at least the
+      // election timeout (300 ms in TestCluster) that made it give its leader up, or the bound.
       assertThat(any[0].getStatus()).isEqualTo(LookupStatus.LOOKUP_STATUS_EXACT);
-      assertThat(any[0].getFreshness().getAgeMs()).isGreaterThan(BOUND_MS);
+      assertThat(any[0].getFreshness().getAgeMs()).isGreaterThanOrEqualTo(300);
       long firstAge = any[0].getFreshness().getAgeMs();
       TestCluster.await(
           "the age grows",

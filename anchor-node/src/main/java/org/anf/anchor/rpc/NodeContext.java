@@ -123,8 +123,11 @@ public final class NodeContext {
       RoleInfoProto ri = info.getRoleInfoProto();
       if (known && ri.hasFollowerInfo() && ri.getFollowerInfo().hasLeaderInfo()) {
         contactMs = ri.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs();
-      } else if (ri.hasCandidateInfo()) {
-        noLeaderMs = ri.getCandidateInfo().getLastLeaderElapsedTimeMs();
+      } else if (ri.hasCandidateInfo() && ri.getCandidateInfo().getLastLeaderElapsedTimeMs() > 0) {
+        // Ratis counts from when it gave the leader up, which takes an election timeout of
+        // silence: the last contact was at least that much earlier.
+        noLeaderMs =
+            ri.getCandidateInfo().getLastLeaderElapsedTimeMs() + d.properties().minRpcTimeoutMs();
       }
       if (leaderId != null) {
         // The leader's own commit index, as it last told us: our log may not hold it all yet.
