@@ -77,18 +77,31 @@ public final class AnchorNode implements AutoCloseable {
   public record Hooks(
       org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
       io.grpc.@Nullable ServerInterceptor anchorServices,
-      StructureCoordinator.@Nullable StepHook structureSteps) {
-    public static final Hooks NONE = new Hooks(null, null, null);
+      StructureCoordinator.@Nullable StepHook structureSteps,
+      ScopeRegistry.@Nullable ApplyHook applies) {
+    public static final Hooks NONE = new Hooks(null, null, null, null);
 
     public Hooks(
         org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
         io.grpc.@Nullable ServerInterceptor anchorServices) {
-      this(raftServices, anchorServices, null);
+      this(raftServices, anchorServices, null, null);
+    }
+
+    public Hooks(
+        org.apache.ratis.grpc.server.GrpcServices.@Nullable Customizer raftServices,
+        io.grpc.@Nullable ServerInterceptor anchorServices,
+        StructureCoordinator.@Nullable StepHook structureSteps) {
+      this(raftServices, anchorServices, structureSteps, null);
     }
 
     /** Only a hook before each step of the structural protocol (the crash tests' seam). */
     public static Hooks steps(StructureCoordinator.StepHook hook) {
-      return new Hooks(null, null, hook);
+      return new Hooks(null, null, hook, null);
+    }
+
+    /** Only a hook before each committed entry is applied (the lagging-replica tests' seam). */
+    public static Hooks applies(ScopeRegistry.ApplyHook hook) {
+      return new Hooks(null, null, null, hook);
     }
   }
 
@@ -127,7 +140,7 @@ public final class AnchorNode implements AutoCloseable {
       AnchorMetrics metrics =
           new AnchorMetrics(
               ms.registry(), config.nodeId(), () -> reg[0] == null ? 0 : reg[0].size());
-      reg[0] = new ScopeRegistry(store, metrics, config.lineageRetainEntries());
+      reg[0] = new ScopeRegistry(store, metrics, config.lineageRetainEntries(), hooks.applies());
       this.registry = reg[0];
       rs =
           RaftServer.newBuilder()
@@ -333,7 +346,9 @@ public final class AnchorNode implements AutoCloseable {
     }
     RaftServerConfigKeys.Snapshot.setTriggerWhenRemoveEnabled(p, false);
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, c.purgeUpToSnapshotIndex());
+    // Ratis skips a purge that would drop fewer entries than this (its default is 1024).
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) c.purgeGap());
     // Many groups per node: keep each group's buffers modest. The appender limit is also the
     // largest log entry, so it must stay above the largest mutation (1 MiB).
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeBytes()));

@@ -2,6 +2,7 @@ package org.anf.anchor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.ByteString;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -77,12 +78,15 @@ class AnchorClusterIT {
         "replicas of " + Long.toHexString(scope) + " converge",
         WAIT,
         () -> {
-          Set<String> digests = new HashSet<>();
+          // Compared as bytes: a digest is not text.
+          Set<List<ByteString>> digests = new HashSet<>();
           Set<Long> heads = new HashSet<>();
           for (int n : nodes) {
             ScopeStatus s = c.status(n, scope);
-            digests.add(
-                s.getStateDigest().toStringUtf8() + "/" + s.getLineageHead().toStringUtf8());
+            if (s.getStateDigest().isEmpty()) {
+              return false;
+            }
+            digests.add(List.of(s.getStateDigest(), s.getLineageHead()));
             heads.add(s.getLineageSeq());
           }
           return digests.size() == 1 && heads.size() == 1;
@@ -105,7 +109,8 @@ class AnchorClusterIT {
 
   @Test
   void fiveScopesOnThreeNodesSurviveLeaderLossRestartAndSnapshots() throws Exception {
-    try (TestCluster c = new TestCluster(3)) {
+    // A purge gap below what one snapshot covers, so that the snapshot really truncates the log.
+    try (TestCluster c = new TestCluster(3, TestCluster.Options.DEFAULT.withPurgeGap(16))) {
       long root = c.createRoot(c.all());
       long svc = c.createScope(root, "svc", c.all());
       long user = c.createScope(root, "user", c.all());
@@ -131,7 +136,8 @@ class AnchorClusterIT {
         }
       }
 
-      // The leader of svc is killed: a new one is elected and nothing acknowledged is lost.
+      // The leader of svc stops: a new one is elected and nothing acknowledged is lost (a leader
+      // killed with binds in flight: LeaderKillIT).
       int leader = leaderOf(c, svc);
       c.stop(leader);
       int other = (leader + 1) % 3;
@@ -158,6 +164,10 @@ class AnchorClusterIT {
 
       // Snapshot, log purge, and a node that missed the purged entries: it installs the snapshot.
       int lagging = 2;
+      awaitConverged(c, user, 0, 1, 2);
+      long laggingNeeds = c.node(lagging).groups().division(user).getRaftLog().getNextIndex();
+      assertThat(java.util.Objects.requireNonNull(c.node(lagging).scope(user)).snapshotsInstalled())
+          .isZero();
       c.stop(lagging);
       Map<String, Uid> whileDown = bind(c, 0, user, "user@while-down", 300);
       acked.get(user).putAll(whileDown);
@@ -169,11 +179,24 @@ class AnchorClusterIT {
       for (int n : new int[] {0, 1}) {
         c.admin(n).snapshot(SnapshotRequest.newBuilder().setScopeId(user).build());
       }
+      // Both remaining anchors dropped the entries the stopped one would need next.
+      for (int n : new int[] {0, 1}) {
+        var log = c.node(n).groups().division(user).getRaftLog();
+        TestCluster.await(
+            "log of " + TestCluster.id(n) + " purged past index " + laggingNeeds,
+            WAIT,
+            () -> log.getStartIndex() > laggingNeeds);
+      }
       c.start(lagging);
       TestCluster.await(
           "lagging node catches up",
           Duration.ofSeconds(60),
           () -> holds(c, lagging, user, acked.get(user)));
+      // It could only have caught up by installing a snapshot from the leader.
+      assertThat(java.util.Objects.requireNonNull(c.node(lagging).scope(user)).snapshotsInstalled())
+          .isPositive();
+      assertThat(c.status(lagging, user).getSnapshotIndex()).isGreaterThan(laggingNeeds);
+      awaitConverged(c, user, 0, 1, 2);
 
       // Restart everything: every replica of every scope has the same digest and head.
       for (int n = 0; n < 3; n++) {

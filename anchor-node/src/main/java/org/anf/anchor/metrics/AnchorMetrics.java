@@ -14,6 +14,7 @@ public final class AnchorMetrics {
   private final Timer lookup;
   private final Timer submit;
   private final Counter leaderChanges;
+  private final Counter snapshotsInstalled;
   private final io.micrometer.core.instrument.DistributionSummary batch;
   private final MeterRegistry registry;
 
@@ -55,6 +56,11 @@ public final class AnchorMetrics {
     leaderChanges =
         Counter.builder("anf_leader_changes")
             .description("Leader changes observed in the groups this node hosts")
+            .tag("node", nodeId)
+            .register(registry);
+    snapshotsInstalled =
+        Counter.builder("anf_snapshots_installed")
+            .description("Snapshots installed from a leader, the log having been purged past us")
             .tag("node", nodeId)
             .register(registry);
     // Gauge.builder holds the supplier strongly; registry.gauge() keeps only a weak reference,
@@ -102,5 +108,9 @@ public final class AnchorMetrics {
 
   public void leaderChanged() {
     leaderChanges.increment();
+  }
+
+  public void snapshotInstalled() {
+    snapshotsInstalled.increment();
   }
 }

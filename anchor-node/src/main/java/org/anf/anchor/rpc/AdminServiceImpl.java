@@ -5,8 +5,10 @@ import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import org.anf.anchor.statemachine.RefusedException;
 import org.anf.anchor.statemachine.ScopeStateMachine;
+import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
+import org.anf.lineage.kv.Bytes;
 import org.anf.lineage.kv.MemoryKv;
 import org.anf.lineage.state.ScopeIds;
 import org.anf.lineage.state.ScopeState;
@@ -22,6 +24,7 @@ import org.anf.proto.v1.MembershipRequest;
 import org.anf.proto.v1.MembershipResponse;
 import org.anf.proto.v1.Mutation;
 import org.anf.proto.v1.MutationReply;
+import org.anf.proto.v1.Policy;
 import org.anf.proto.v1.ScopeMeta;
 import org.anf.proto.v1.ScopeStatus;
 import org.anf.proto.v1.SignedMutation;
@@ -63,6 +66,20 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     long child = genesis.getScopeId();
     long parent = genesis.getCreateScope().getParentScopeId();
     CreateScopeResponse.Builder b = CreateScopeResponse.newBuilder();
+    if (parent == 0) {
+      // A root's genesis authorises itself, so only its uniqueness keeps a stranger from
+      // creating one; a retry of this node's own root passes (and answers as a duplicate).
+      Long root = ctx.registry.root();
+      if (root != null && root != child) {
+        throw new AnfException(
+            ErrorCode.ALREADY_EXISTS,
+            "anchor "
+                + ctx.nodeId
+                + " already hosts the root scope "
+                + ScopeIds.text(root)
+                + "; a fabric has one root (create a child scope under it instead)");
+      }
+    }
     if (parent != 0) {
       if (!req.hasDelegate()) {
         throw AnfException.invalid(
@@ -74,6 +91,17 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
           || delegate.getDelegate().getDelegation().getChildScopeId() != child) {
         throw AnfException.invalid(
             "delegate", "expected the parent's Delegate of scope " + ScopeIds.text(child));
+      }
+      // The parent records the child's policy by digest: the genesis must bring that policy.
+      byte[] recorded = delegate.getDelegate().getDelegation().getPolicyDigest().toByteArray();
+      byte[] brought = delegatedPolicyDigest(genesis.getCreateScope().getPolicy());
+      if (!java.util.Arrays.equals(recorded, brought)) {
+        throw AnfException.precondition(
+            "the child's genesis policy (digest "
+                + hex16(brought)
+                + ") is not the one the parent's delegation records (digest "
+                + hex16(recorded)
+                + ")");
       }
       ScopeStateMachine parentSm = ctx.hosted(parent);
       MutationReply r =
@@ -101,6 +129,19 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
               .setAnchors(anchors));
     }
     return b.build();
+  }
+
+  /**
+   * The digest a parent's Delegation records for its child's policy: the policy as the child's
+   * genesis establishes it (version 1).
+   */
+  public static byte[] delegatedPolicyDigest(Policy policy) {
+    return Canonical.policyDigest(policy.toBuilder().setVersion(1).build());
+  }
+
+  private static String hex16(byte[] digest) {
+    String h = Bytes.hex(digest);
+    return h.length() > 16 ? h.substring(0, 16) : h.isEmpty() ? "(none)" : h;
   }
 
   @Override

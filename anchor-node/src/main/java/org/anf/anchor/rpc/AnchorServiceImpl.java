@@ -72,7 +72,9 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
     if (req.getConsistency() == Consistency.CONSISTENCY_LINEARIZABLE) {
       r = linearizable(scope, req).toBuilder();
     } else {
-      NodeContext.Staleness s = ctx.staleness(scope);
+      NodeContext.Staleness s = ctx.staleness(sm);
+      // Fresh only if the leader was heard from and what it had committed then is applied here
+      // (or was, recently enough): contact alone says nothing of an apply backlog.
       boolean within = s.leaderKnown() && s.ageMs() <= boundMs;
       if (req.getConsistency() == Consistency.CONSISTENCY_BOUNDED && !within) {
         // Cannot show the bound locally: a read index from the leader, or a clear refusal.
@@ -86,20 +88,31 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
                   + " cannot answer within "
                   + boundMs
                   + " ms of its leader ("
-                  + (s.leaderKnown() ? "last contact " + s.ageMs() + " ms ago" : "no leader known")
+                  + describe(s)
                   + ") and no read index was possible: "
                   + e.getMessage()
                   + "; ask with consistency ANY to accept a stale answer");
         }
       } else {
         r = sm.lookup(req).toBuilder();
-        long age = s.ageMs() == Long.MAX_VALUE ? -1 : s.ageMs();
-        r.getFreshnessBuilder().setStale(!within).setAgeMs(Math.max(0, age));
+        // When it cannot tell at all, the age is at least as long as this replica has run.
+        long age = s.ageMs() == Long.MAX_VALUE ? sm.upMs() : s.ageMs();
+        r.getFreshnessBuilder().setStale(!within).setAgeMs(age);
       }
     }
     r.setAnchorId(ctx.nodeId);
     ctx.metrics.lookup(Duration.ofNanos(System.nanoTime() - started));
     return r.build();
+  }
+
+  private static String describe(NodeContext.Staleness s) {
+    String age = s.ageMs() == Long.MAX_VALUE ? "unknown" : s.ageMs() + " ms";
+    if (!s.leaderKnown()) {
+      return "no leader known; state age " + age;
+    }
+    return s.appliedAll()
+        ? "last contact " + age + " ago"
+        : "still applying what its leader committed; state age " + age;
   }
 
   private LookupResult linearizable(long scope, LookupRequest req) {
@@ -148,7 +161,8 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
     ScopeStateMachine sm = ctx.scope(req.getScopeId());
     int limit = req.getLimit() == 0 ? DEFAULT_LINEAGE_LIMIT : Math.min(req.getLimit(), 10_000);
     long first = sm.firstRetainedSeq();
-    long from = Math.max(1, req.getFromSeq());
+    // No position asked: the whole chain this anchor still keeps.
+    long from = req.getFromSeq() == 0 ? first : req.getFromSeq();
     if (from < first) {
       throw new AnfException(
           ErrorCode.OUT_OF_RANGE,

@@ -1,7 +1,6 @@
 package org.anf.anchor.rpc;
 
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicLong;
 import org.anf.anchor.group.ScopeGroups;
 import org.anf.anchor.metrics.AnchorMetrics;
 import org.anf.anchor.statemachine.ScopeRegistry;
@@ -10,10 +9,12 @@ import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.state.ScopeIds;
 import org.anf.proto.v1.NodeInfo;
-import org.anf.proto.v1.ScopeMeta;
+import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 
 /** What the services of one node share: its groups, registry, meters, limits. */
 public final class NodeContext {
@@ -26,7 +27,6 @@ public final class NodeContext {
   final NodeInfo.Builder info;
   public final java.util.List<org.anf.proto.v1.AnchorInfo> peers =
       new java.util.concurrent.CopyOnWriteArrayList<>();
-  private final AtomicLong rootScope = new AtomicLong();
 
   public NodeContext(
       String nodeId,
@@ -45,24 +45,20 @@ public final class NodeContext {
     this.info = info;
   }
 
-  /** The scope a request names; 0 means the root (which must be hosted here). */
+  /**
+   * The scope a request names; 0 means the root (which must be hosted here). The registry picks the
+   * same root for every request and across restarts (see {@link ScopeRegistry#root}).
+   */
   long scopeId(long requested) {
     if (requested != 0) {
       return requested;
     }
-    long cached = rootScope.get();
-    if (cached != 0 && registry.get(cached) != null) {
-      return cached;
+    Long root = registry.root();
+    if (root == null) {
+      throw new AnfException(
+          ErrorCode.UNKNOWN_SCOPE, "anchor " + nodeId + " does not host the root scope");
     }
-    for (ScopeStateMachine sm : registry.all().values()) {
-      ScopeMeta meta = sm.store().read(() -> sm.state().metaOrNull());
-      if (meta != null && meta.getParentScopeId() == 0) {
-        rootScope.set(sm.scopeId());
-        return sm.scopeId();
-      }
-    }
-    throw new AnfException(
-        ErrorCode.UNKNOWN_SCOPE, "anchor " + nodeId + " does not host the root scope");
+    return root;
   }
 
   /**
@@ -97,21 +93,65 @@ public final class NodeContext {
     return sm;
   }
 
-  /** How far this anchor may be behind its group's leader, as far as it can tell. */
-  record Staleness(boolean leader, boolean leaderKnown, long ageMs) {}
+  /**
+   * How far this anchor may be behind its group's leader, as far as it can tell.
+   *
+   * @param leaderKnown a leader is known and, if it is this anchor, ready
+   * @param ageMs an upper bound on how old the answer may be: the time since the last contact with
+   *     a leader (0 on a ready leader), plus, when this anchor has not applied everything it knows
+   *     committed, how long ago it last had; Long.MAX_VALUE when it cannot tell
+   * @param appliedAll this anchor has applied up to the commit index it learned from its leader
+   */
+  record Staleness(boolean leader, boolean leaderKnown, long ageMs, boolean appliedAll) {}
 
-  Staleness staleness(long scopeId) {
-    RaftServer.Division d = groups.division(scopeId);
+  Staleness staleness(ScopeStateMachine sm) {
+    RaftServer.Division d = groups.division(sm.scopeId());
     DivisionInfo info = d.getInfo();
-    if (info.isLeader()) {
-      return new Staleness(true, true, info.isLeaderReady() ? 0 : Long.MAX_VALUE);
+    long committed = d.getRaftLog().getLastCommittedIndex();
+    boolean leader = info.isLeader();
+    boolean known;
+    long contactMs = Long.MAX_VALUE;
+    long noLeaderMs = 0;
+    if (leader) {
+      known = info.isLeaderReady();
+      if (known) {
+        contactMs = 0;
+      }
+    } else {
+      RaftPeerId leaderId = info.getLeaderId();
+      known = leaderId != null;
+      RoleInfoProto ri = info.getRoleInfoProto();
+      if (known && ri.hasFollowerInfo() && ri.getFollowerInfo().hasLeaderInfo()) {
+        contactMs = ri.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs();
+      } else if (ri.hasCandidateInfo() && ri.getCandidateInfo().getLastLeaderElapsedTimeMs() > 0) {
+        // Ratis counts from when it gave the leader up, which takes an election timeout of
+        // silence: the last contact was at least that much earlier.
+        noLeaderMs =
+            ri.getCandidateInfo().getLastLeaderElapsedTimeMs() + d.properties().minRpcTimeoutMs();
+      }
+      if (leaderId != null) {
+        // The leader's own commit index, as it last told us: our log may not hold it all yet.
+        ByteString id = leaderId.toByteString();
+        for (CommitInfoProto c : d.getCommitInfos()) {
+          if (c.getServer().getId().equals(id)) {
+            committed = Math.max(committed, c.getCommitIndex());
+          }
+        }
+      }
     }
-    RoleInfoProto ri = info.getRoleInfoProto();
-    boolean known = info.getLeaderId() != null;
-    long age = Long.MAX_VALUE;
-    if (ri.hasFollowerInfo() && ri.getFollowerInfo().hasLeaderInfo()) {
-      age = ri.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs();
+    if (contactMs != Long.MAX_VALUE) {
+      sm.noteContact(contactMs);
+    } else {
+      // No leader to ask (or one not ready yet): the last contact seen here, and at least as
+      // long as the group has been without a leader.
+      contactMs = sm.contactAgeMs();
+      if (noLeaderMs > 0) {
+        contactMs = contactMs == Long.MAX_VALUE ? noLeaderMs : Math.max(contactMs, noLeaderMs);
+      }
     }
-    return new Staleness(false, known, known ? age : Long.MAX_VALUE);
+    long lagMs = sm.lagMs(committed);
+    long age =
+        contactMs == Long.MAX_VALUE || lagMs == Long.MAX_VALUE ? Long.MAX_VALUE : contactMs + lagMs;
+    return new Staleness(leader, known, age, lagMs == 0);
   }
 }

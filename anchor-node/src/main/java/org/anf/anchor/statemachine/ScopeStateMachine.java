@@ -5,25 +5,36 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.anf.anchor.store.NodeStore;
 import org.anf.anchor.store.ScopeSnapshots;
 import org.anf.anchor.store.ScopeStore;
+import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.kv.Bytes;
 import org.anf.lineage.lookup.ScopeLookup;
+import org.anf.lineage.state.ScopeIds;
 import org.anf.lineage.state.ScopeState;
 import org.anf.lineage.state.StateKeys;
 import org.anf.lineage.transition.Outcome;
+import org.anf.lineage.transition.Policies;
 import org.anf.lineage.transition.Transitions;
 import org.anf.lineage.uid.Uid;
+import org.anf.proto.v1.EffectItem;
+import org.anf.proto.v1.EffectKind;
 import org.anf.proto.v1.GroupCommand;
 import org.anf.proto.v1.GroupQuery;
 import org.anf.proto.v1.GroupReply;
 import org.anf.proto.v1.IndexedRefusal;
 import org.anf.proto.v1.LookupRequest;
 import org.anf.proto.v1.LookupResult;
+import org.anf.proto.v1.Mutation;
 import org.anf.proto.v1.MutationReply;
+import org.anf.proto.v1.Right;
+import org.anf.proto.v1.ScopeMeta;
+import org.anf.proto.v1.SignedMutation;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -45,7 +56,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code startTransaction} (leader, before the log) refuses what cannot apply now: a mutation
- *       that does not parse, or one the scope's state refuses.
+ *       that does not parse or whose signature fails, a second root, and, when the leader's state
+ *       is known to be current, a signer without the right the mutation needs.
  *   <li>{@code applyTransaction} (every replica, in log order, on the group's apply thread) runs
  *       the pure {@link Transitions} and writes the delta, the lineage entry and the applied (term,
  *       index) in one RocksDB batch. A refusal here is a normal reply; only corruption stops the
@@ -57,10 +69,24 @@ import org.slf4j.LoggerFactory;
 public final class ScopeStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(ScopeStateMachine.class);
 
+  private static final long NEVER = Long.MIN_VALUE;
+
   private final long scopeId;
   private final ScopeRegistry registry;
   private final SnapshotStorage storage = new SnapshotStorage();
   private volatile @Nullable ScopeStore store;
+  private volatile RaftServer.@Nullable Division division;
+  // Highest log index this leader gave an entry that may change who holds which right.
+  private final AtomicLong rightsChangeAt = new AtomicLong(-1);
+  private final AtomicLong snapshotsInstalled = new AtomicLong();
+  private final long startedNanos = System.nanoTime();
+  // When this replica last held every entry it knew to be committed (System.nanoTime()).
+  private final AtomicLong freshAt = new AtomicLong(NEVER);
+  // When this replica last heard from a leader of its group, as far as anyone asked.
+  private final AtomicLong contactAt = new AtomicLong(NEVER);
+  // Apply thread only: the commit index known at sampleNanos; once applied, fresh as of then.
+  private long sampleIndex;
+  private long sampleNanos = NEVER;
 
   public ScopeStateMachine(long scopeId, ScopeRegistry registry) {
     this.scopeId = scopeId;
@@ -95,6 +121,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
               store = new ScopeStore(scopeId, registry.store());
               recover();
               registry.register(scopeId, this);
+              noteRoot();
             });
   }
 
@@ -148,8 +175,11 @@ public final class ScopeStateMachine extends BaseStateMachine {
     SingleFileSnapshotInfo snap = storage.getLatestSnapshot();
     if (snap != null && snap.getIndex() > store().applied().index()) {
       install(snap.getFile().getPath());
+      snapshotsInstalled.incrementAndGet();
+      registry.metrics().snapshotInstalled();
     }
     recover();
+    noteRoot();
     if (getLifeCycleState() == LifeCycle.State.PAUSED) {
       getLifeCycle().transition(LifeCycle.State.STARTING);
       getLifeCycle().transition(LifeCycle.State.RUNNING);
@@ -160,9 +190,12 @@ public final class ScopeStateMachine extends BaseStateMachine {
    * Before anything is logged (leader): the command parses, and every mutation's signature is
    * checked, once, here. A batch whose mutations all fail is refused outright; otherwise the
    * failures are recorded by index in the logged entry, answered with their refusal at apply and
-   * never applied. What the state decides (policy, preconditions) is decided at apply, on every
-   * replica alike: a leader elected a moment ago may still be applying, so its view here could be
-   * behind.
+   * never applied.
+   *
+   * <p>The signer's right is checked here too, but only when this leader's state is known to be the
+   * state the mutation will meet (see {@link #rightsCheckable}): a key without the right then costs
+   * no log entry and no fsync on any replica. Otherwise, and for every other precondition, apply
+   * decides, on every replica alike; it stays authoritative.
    */
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
@@ -172,11 +205,21 @@ public final class ScopeStateMachine extends BaseStateMachine {
       if (cmd.getMutationsCount() == 0) {
         throw AnfException.invalid("command", "no mutation in the command");
       }
+      ScopeMeta meta = rightsCheckable() ? store().read(() -> state().metaOrNull()) : null;
+      boolean changesRights = false;
       GroupCommand.Builder checked = null;
       AnfException lastRefusal = null;
       for (int i = 0; i < cmd.getMutationsCount(); i++) {
+        SignedMutation signed = cmd.getMutations(i);
         try {
-          Transitions.verifySignature(cmd.getMutations(i));
+          Transitions.verifySignature(signed);
+          Mutation m = Transitions.parse(signed);
+          refuseSecondRoot(m);
+          // A mutation earlier in this batch may grant the right a later one needs.
+          if (meta != null && !changesRights) {
+            checkRight(meta, m, signed);
+          }
+          changesRights |= mayChangeRights(m);
         } catch (AnfException e) {
           lastRefusal = e;
           if (checked == null) {
@@ -190,13 +233,17 @@ public final class ScopeStateMachine extends BaseStateMachine {
         registry.metrics().refused();
         if (checked.getRefusedCount() == cmd.getMutationsCount() && lastRefusal != null) {
           trx.setException(RefusedException.of(lastRefusal));
-        } else {
-          return TransactionContext.newBuilder()
-              .setStateMachine(this)
-              .setClientRequest(request)
-              .setLogData(ByteString.copyFrom(checked.build().toByteArray()))
-              .build();
+          return trx;
         }
+        trx =
+            TransactionContext.newBuilder()
+                .setStateMachine(this)
+                .setClientRequest(request)
+                .setLogData(ByteString.copyFrom(checked.build().toByteArray()))
+                .build();
+      }
+      if (changesRights) {
+        trx.setStateMachineContext(RIGHTS_CHANGE);
       }
     } catch (InvalidProtocolBufferException e) {
       trx.setException(
@@ -212,15 +259,135 @@ public final class ScopeStateMachine extends BaseStateMachine {
     return trx;
   }
 
+  private static final Object RIGHTS_CHANGE = new Object();
+
+  /**
+   * Called under the log's write lock, in log order, just before the entry gets the next index:
+   * remembers where a mutation that may change rights sits, so that no right is checked against a
+   * state that entry has yet to change.
+   */
+  @Override
+  public TransactionContext preAppendTransaction(TransactionContext trx) throws IOException {
+    if (trx.getStateMachineContext() == RIGHTS_CHANGE) {
+      RaftServer.Division d = division();
+      long next = d == null ? Long.MAX_VALUE : d.getRaftLog().getNextIndex();
+      rightsChangeAt.accumulateAndGet(next, Math::max);
+    }
+    return trx;
+  }
+
+  /**
+   * Whether this leader's applied state is the state a new entry will meet, as far as rights go: it
+   * leads and is ready (so its commit index covers every earlier term), has applied everything
+   * committed, and no entry it appended that may change rights is still unapplied.
+   */
+  private boolean rightsCheckable() {
+    RaftServer.Division d = division();
+    if (d == null || !d.getInfo().isLeader() || !d.getInfo().isLeaderReady()) {
+      return false;
+    }
+    long applied = appliedIndex();
+    return applied >= d.getRaftLog().getLastCommittedIndex() && applied >= rightsChangeAt.get();
+  }
+
+  /**
+   * Mutations that may change who holds a right (policy, owners, anchors, structure) or that this
+   * check does not model: a right checked after one of them waits for apply.
+   */
+  static boolean mayChangeRights(Mutation m) {
+    return switch (m.getKindCase()) {
+      case BIND,
+              UNBIND,
+              RENAME,
+              ROTATE_UID,
+              REGISTER_DEVICE,
+              ROTATE_DEVICE_HASH,
+              REVOKE,
+              DELEGATE ->
+          false;
+      default -> true;
+    };
+  }
+
+  /**
+   * The right a mutation's transition requires of its signer before anything else, or null when its
+   * authority is not that simple (a genesis, structural steps, device-signed rotations).
+   */
+  static @Nullable Right requiredRight(Mutation m) {
+    return switch (m.getKindCase()) {
+      case BIND -> Right.RIGHT_BIND;
+      case UNBIND -> Right.RIGHT_UNBIND;
+      case RENAME -> Right.RIGHT_RENAME;
+      case ROTATE_UID -> Right.RIGHT_ROTATE_UID;
+      case REGISTER_DEVICE -> Right.RIGHT_REGISTER_DEVICE;
+      case REVOKE -> Right.RIGHT_REVOKE;
+      case DELEGATE -> Right.RIGHT_DELEGATE;
+      case SET_POLICY -> Right.RIGHT_SET_POLICY;
+      case TRANSFER -> Right.RIGHT_TRANSFER;
+      case ADD_ANCHOR -> Right.RIGHT_ADD_ANCHOR;
+      case REMOVE_ANCHOR -> Right.RIGHT_REMOVE_ANCHOR;
+      default -> null;
+    };
+  }
+
+  /** Refuses, as apply would, a signer without the right under the scope's current policy. */
+  private void checkRight(ScopeMeta meta, Mutation m, SignedMutation signed) {
+    Right right = requiredRight(m);
+    byte[] signer = signed.getPublicKey().toByteArray();
+    if (right == null
+        || m.getScopeId() != scopeId
+        || meta.getScopeId() != scopeId
+        || Policies.hasRight(meta.getPolicy(), signer, right)) {
+      return;
+    }
+    // A retry of a mutation applied before (when the key still held the right) is a duplicate.
+    byte[] id = m.getMutationId().toByteArray();
+    if (store().read(() -> state().outcome(id)) > 0) {
+      return;
+    }
+    String path = meta.getPath().getText();
+    throw new AnfException(
+        ErrorCode.NOT_AUTHORIZED,
+        "key "
+            + Ed25519.publicKeyText(signer)
+            + " does not hold "
+            + right.name().substring("RIGHT_".length())
+            + " in scope '"
+            + (path.isEmpty() ? "(root)" : path)
+            + "'");
+  }
+
+  /** A node hosts one root scope: the genesis of another is refused before it is logged. */
+  private void refuseSecondRoot(Mutation m) {
+    if (!m.hasCreateScope() || m.getCreateScope().getParentScopeId() != 0) {
+      return;
+    }
+    Long root = registry.root();
+    if (root != null && root != m.getScopeId()) {
+      throw new AnfException(
+          ErrorCode.ALREADY_EXISTS,
+          "anchor "
+              + getId()
+              + " already hosts the root scope "
+              + ScopeIds.text(root)
+              + "; a fabric has one root (create a child scope instead)");
+    }
+  }
+
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = java.util.Objects.requireNonNull(trx.getLogEntry());
     long index = entry.getIndex();
     long term = entry.getTerm();
+    ScopeRegistry.ApplyHook hook = registry.applyHook();
+    if (hook != null) {
+      hook.beforeApply(scopeId, index);
+    }
     ScopeStore s = store();
     if (index <= s.applied().index()) {
       // Already in RocksDB (replay after a restart): nothing to do, nobody waits for a reply.
       updateLastAppliedTermIndex(term, index);
+      trackFreshness(index);
       return CompletableFuture.completedFuture(Message.EMPTY);
     }
     GroupCommand cmd;
@@ -246,13 +413,14 @@ public final class ScopeStateMachine extends BaseStateMachine {
     s.commit(new NodeStore.Applied(term, index));
     registry.metrics().batch(cmd.getMutationsCount());
     updateLastAppliedTermIndex(term, index);
+    trackFreshness(index);
     return CompletableFuture.completedFuture(
         Message.valueOf(ByteString.copyFrom(reply.build().toByteArray())));
   }
 
-  private MutationReply applyOne(ScopeStore s, org.anf.proto.v1.SignedMutation m) {
+  private MutationReply applyOne(ScopeStore s, SignedMutation signed) {
     long started = System.nanoTime();
-    Outcome o = Transitions.apply(s, m, Transitions.Verify.ALREADY_VERIFIED);
+    Outcome o = Transitions.apply(s, signed, Transitions.Verify.ALREADY_VERIFIED);
     if (o instanceof Outcome.Applied a) {
       s.stage(a.writes());
       MutationReply.Builder b = MutationReply.newBuilder().setApplied(a.entry());
@@ -262,6 +430,9 @@ public final class ScopeStateMachine extends BaseStateMachine {
       }
       registry.metrics().committed(Duration.ofNanos(System.nanoTime() - started));
       registry.applied(scopeId, a.entry());
+      if (createsScope(a.entry())) {
+        noteRoot();
+      }
       return b.build();
     }
     if (o instanceof Outcome.Duplicate d) {
@@ -294,15 +465,12 @@ public final class ScopeStateMachine extends BaseStateMachine {
 
   @Override
   public CompletableFuture<Message> queryStale(Message request, long minIndex) {
-    if (getLastAppliedTermIndex().getIndex() < minIndex) {
+    if (appliedIndex() < minIndex) {
       return CompletableFuture.failedFuture(
           RefusedException.of(
               new AnfException(
                   ErrorCode.UNAVAILABLE,
-                  "this anchor has applied up to "
-                      + getLastAppliedTermIndex().getIndex()
-                      + ", below "
-                      + minIndex)));
+                  "this anchor has applied up to " + appliedIndex() + ", below " + minIndex)));
     }
     return query(request);
   }
@@ -379,6 +547,116 @@ public final class ScopeStateMachine extends BaseStateMachine {
     return first[0] == 0 ? 1 : first[0];
   }
 
+  private static boolean createsScope(org.anf.proto.v1.LineageEntry e) {
+    for (EffectItem i : e.getEffect().getItemsList()) {
+      if (i.getKind() == EffectKind.EFFECT_KIND_SCOPE_CREATED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Tells the registry when this scope is a root whose genesis is applied here. */
+  private void noteRoot() {
+    ScopeMeta meta = store().read(() -> state().metaOrNull());
+    if (meta != null && meta.getParentScopeId() == 0) {
+      registry.rootApplied(scopeId);
+    }
+  }
+
+  /** This replica's Raft division, once the server has it. */
+  private RaftServer.@Nullable Division division() {
+    RaftServer.Division d = division;
+    if (d == null) {
+      RaftServer server = getServer().getNow(null);
+      if (server == null) {
+        return null;
+      }
+      try {
+        d = server.getDivision(getGroupId());
+      } catch (IOException e) {
+        return null;
+      }
+      division = d;
+    }
+    return d;
+  }
+
+  /** The last log index applied here, -1 before any. */
+  public long appliedIndex() {
+    org.apache.ratis.server.protocol.TermIndex ti = getLastAppliedTermIndex();
+    return ti == null ? -1 : ti.getIndex();
+  }
+
+  /**
+   * On the apply thread, after each entry: once the commit index known at a sample time is applied,
+   * this replica held everything committed as of then. Under a steady stream of writes it is never
+   * quite caught up, yet this keeps how far behind it is measured in milliseconds.
+   */
+  private void trackFreshness(long index) {
+    if (sampleNanos != NEVER && index < sampleIndex) {
+      return;
+    }
+    if (sampleNanos != NEVER) {
+      markFresh(sampleNanos);
+    }
+    RaftServer.Division d = division();
+    long now = System.nanoTime();
+    long committed = d == null ? Long.MAX_VALUE : d.getRaftLog().getLastCommittedIndex();
+    if (index >= committed) {
+      markFresh(now);
+      sampleNanos = NEVER;
+    } else {
+      sampleIndex = committed;
+      sampleNanos = now;
+    }
+  }
+
+  private void markFresh(long nanos) {
+    freshAt.accumulateAndGet(nanos, ScopeStateMachine::later);
+  }
+
+  private static long later(long cur, long t) {
+    return cur == NEVER || t - cur > 0 ? t : cur;
+  }
+
+  /** Records that the leader was heard from {@code agoMs} ago (or this replica leads, at 0). */
+  public void noteContact(long agoMs) {
+    contactAt.accumulateAndGet(
+        System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(agoMs), ScopeStateMachine::later);
+  }
+
+  /** Milliseconds since a leader was last known heard from, Long.MAX_VALUE if never. */
+  public long contactAgeMs() {
+    long c = contactAt.get();
+    return c == NEVER ? Long.MAX_VALUE : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - c);
+  }
+
+  /**
+   * How far this replica's state may lag what it knows to be committed: 0 when it has applied up to
+   * {@code knownCommitted}, else the milliseconds since it last had (Long.MAX_VALUE if it never had
+   * since it started).
+   */
+  public long lagMs(long knownCommitted) {
+    long now = System.nanoTime();
+    if (appliedIndex() >= knownCommitted) {
+      markFresh(now);
+      return 0;
+    }
+    long f = freshAt.get();
+    return f == NEVER ? Long.MAX_VALUE : TimeUnit.NANOSECONDS.toMillis(now - f);
+  }
+
+  /** Milliseconds since this replica of the scope started here. */
+  public long upMs() {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+  }
+
+  /** How many snapshots this replica installed from its leader (its log was purged past it). */
+  public long snapshotsInstalled() {
+    return snapshotsInstalled.get();
+  }
+
   @Override
   public void notifyLeaderChanged(
       org.apache.ratis.protocol.RaftGroupMemberId groupMemberId,
@@ -398,6 +676,6 @@ public final class ScopeStateMachine extends BaseStateMachine {
   }
 
   private String scopeText() {
-    return org.anf.lineage.state.ScopeIds.text(scopeId);
+    return ScopeIds.text(scopeId);
   }
 }

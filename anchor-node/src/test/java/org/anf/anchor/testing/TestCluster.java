@@ -13,16 +13,18 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
 import org.anf.anchor.AnchorNode;
 import org.anf.anchor.config.AnchorConfig;
+import org.anf.anchor.rpc.AdminServiceImpl;
 import org.anf.lineage.alias.Alias;
-import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.crypto.KeyPair;
 import org.anf.lineage.mutation.MutationFactory;
 import org.anf.lineage.mutation.Signing;
 import org.anf.lineage.testing.TestKeys;
 import org.anf.lineage.transition.Policies;
+import org.anf.lineage.transition.Transitions;
 import org.anf.proto.v1.AdminServiceGrpc;
 import org.anf.proto.v1.AnchorMap;
 import org.anf.proto.v1.AnchorServiceGrpc;
@@ -52,13 +54,46 @@ public final class TestCluster implements AutoCloseable {
   private final @Nullable ManagedChannel[] channelByNode;
   public final KeyPair admin = TestKeys.key("admin");
   public final MutationFactory factory;
-  private final long snapshotEvery;
-  private final long retain;
+  private final Options options;
   private org.anf.anchor.tls.@Nullable Certificates authority;
   public long root;
 
+  /**
+   * What the anchors are configured with beyond the test defaults.
+   *
+   * @param snapshotEveryEntries {@code raft.snapshot_every_entries}; 0 snapshots only on demand
+   * @param lineageRetainEntries {@code lineage_retain_entries}; 0 keeps all
+   * @param tls Raft over mutual TLS with certificates from one test CA
+   * @param purgeGap {@code raft.purge_gap}; 0 leaves Ratis's default
+   * @param metrics serve {@code /metrics} on a port the OS picks
+   */
+  public record Options(
+      long snapshotEveryEntries,
+      long lineageRetainEntries,
+      boolean tls,
+      long purgeGap,
+      boolean metrics) {
+    public static final Options DEFAULT = new Options(0, 0, false, 0, false);
+
+    public Options withSnapshotEvery(long entries) {
+      return new Options(entries, lineageRetainEntries, tls, purgeGap, metrics);
+    }
+
+    public Options withLineageRetained(long entries) {
+      return new Options(snapshotEveryEntries, entries, tls, purgeGap, metrics);
+    }
+
+    public Options withPurgeGap(long gap) {
+      return new Options(snapshotEveryEntries, lineageRetainEntries, tls, gap, metrics);
+    }
+
+    public Options withMetrics() {
+      return new Options(snapshotEveryEntries, lineageRetainEntries, tls, purgeGap, true);
+    }
+  }
+
   public TestCluster(int n) throws IOException {
-    this(n, 0, 0);
+    this(n, Options.DEFAULT);
   }
 
   public TestCluster(int n, long snapshotEveryEntries, long lineageRetainEntries)
@@ -69,8 +104,19 @@ public final class TestCluster implements AutoCloseable {
   /** With {@code tls}, anchors talk Raft over mutual TLS with certificates from one test CA. */
   public TestCluster(int n, long snapshotEveryEntries, long lineageRetainEntries, boolean tls)
       throws IOException {
+    this(n, new Options(snapshotEveryEntries, lineageRetainEntries, tls, 0, false));
+  }
+
+  public TestCluster(int n, Options options) throws IOException {
+    this(n, options, i -> AnchorNode.Hooks.NONE);
+  }
+
+  /** Nodes start with the hooks given for their index (fault injection). */
+  public TestCluster(int n, Options options, IntFunction<AnchorNode.Hooks> hooks)
+      throws IOException {
+    this.options = options;
     this.dir = Files.createTempDirectory("anf-cluster-");
-    if (tls) {
+    if (options.tls()) {
       org.anf.anchor.tls.Certificates ca =
           org.anf.anchor.tls.Certificates.newAuthority("anf test CA");
       for (int i = 0; i < n; i++) {
@@ -82,11 +128,9 @@ public final class TestCluster implements AutoCloseable {
     this.ports = new int[n];
     this.raftPorts = new int[n];
     this.channelByNode = new ManagedChannel[n];
-    this.snapshotEvery = snapshotEveryEntries;
-    this.retain = lineageRetainEntries;
     this.factory = new MutationFactory(new Random(1234), () -> 1_764_000_000_000L);
     for (int i = 0; i < n; i++) {
-      start(i);
+      start(i, hooks.apply(i));
     }
   }
 
@@ -104,12 +148,16 @@ public final class TestCluster implements AutoCloseable {
             + ports[i]
             + "\nraft_listen: 127.0.0.1:"
             + raftPorts[i]
-            + "\nmetrics_port: -1\nraft:\n  election_timeout_min_ms: 300\n  election_timeout_max_ms: 600\n"
+            + "\nmetrics_port: "
+            + (options.metrics() ? 0 : -1)
+            + "\nraft:\n  election_timeout_min_ms: 300\n  election_timeout_max_ms: 600\n"
             + "  segment_size_bytes: 65536\n"
             + "  snapshot_every_entries: "
-            + snapshotEvery
-            + "\nlineage_retain_entries: "
-            + retain
+            + options.snapshotEveryEntries()
+            + "\n"
+            + (options.purgeGap() > 0 ? "  purge_gap: " + options.purgeGap() + "\n" : "")
+            + "lineage_retain_entries: "
+            + options.lineageRetainEntries()
             + "\n"
             + (authority == null
                 ? ""
@@ -124,7 +172,11 @@ public final class TestCluster implements AutoCloseable {
   }
 
   public void start(int i) {
-    AnchorNode node = AnchorNode.start(config(i));
+    start(i, AnchorNode.Hooks.NONE);
+  }
+
+  public void start(int i, AnchorNode.Hooks hooks) {
+    AnchorNode node = AnchorNode.start(config(i), hooks);
     nodes[i] = node;
     ports[i] = node.port();
     raftPorts[i] = node.raftPort();
@@ -200,26 +252,39 @@ public final class TestCluster implements AutoCloseable {
 
   /** Creates the root scope on the given nodes, owned by {@link #admin}. */
   public long createRoot(int... idx) {
-    Mutation genesis =
-        factory.genesis(
-            0,
-            Alias.ROOT,
-            Policies.ownedBy(admin.publicKey()),
-            anchorMap(idx),
-            0,
-            List.of(),
-            ByteString.EMPTY);
-    admin(idx[0])
-        .createScope(
-            CreateScopeRequest.newBuilder().setGenesis(Signing.sign(genesis, admin)).build());
-    root = genesis.getScopeId();
+    CreateScopeRequest req = rootRequest(factory, admin, anchorMap(idx));
+    admin(idx[0]).createScope(req);
+    root = Transitions.parse(req.getGenesis()).getScopeId();
     return root;
   }
 
   /** Creates a child scope on the given nodes through the parent's Delegate and the genesis. */
   public long createScope(long parent, String path, int... idx) {
+    CreateScopeResponse r =
+        admin(firstRunning())
+            .createScope(childRequest(factory, admin, parent, path, anchorMap(idx)));
+    return r.getScope().getScopeId();
+  }
+
+  /** The request that creates a root owned by {@code admin} on {@code anchors}. */
+  public static CreateScopeRequest rootRequest(
+      MutationFactory factory, KeyPair admin, AnchorMap anchors) {
+    Mutation genesis =
+        factory.genesis(
+            0,
+            Alias.ROOT,
+            Policies.ownedBy(admin.publicKey()),
+            anchors,
+            0,
+            List.of(),
+            ByteString.EMPTY);
+    return CreateScopeRequest.newBuilder().setGenesis(Signing.sign(genesis, admin)).build();
+  }
+
+  /** The parent's Delegate and the child's genesis, both signed by {@code admin}. */
+  public static CreateScopeRequest childRequest(
+      MutationFactory factory, KeyPair admin, long parent, String path, AnchorMap anchors) {
     Policy policy = Policies.ownedBy(admin.publicKey());
-    AnchorMap anchors = anchorMap(idx);
     int depth = Alias.parse(path).size();
     Mutation genesis =
         factory.genesis(
@@ -229,18 +294,12 @@ public final class TestCluster implements AutoCloseable {
             .setChild(Alias.parse(path).toProto())
             .setChildScopeId(genesis.getScopeId())
             .setAnchors(anchors.toBuilder().setVersion(1))
-            .setPolicyDigest(
-                ByteString.copyFrom(
-                    Canonical.policyDigest(policy.toBuilder().setVersion(1).build())))
+            .setPolicyDigest(ByteString.copyFrom(AdminServiceImpl.delegatedPolicyDigest(policy)))
             .build();
-    CreateScopeResponse r =
-        admin(firstRunning())
-            .createScope(
-                CreateScopeRequest.newBuilder()
-                    .setDelegate(Signing.sign(factory.delegate(parent, d), admin))
-                    .setGenesis(Signing.sign(genesis, admin))
-                    .build());
-    return r.getScope().getScopeId();
+    return CreateScopeRequest.newBuilder()
+        .setDelegate(Signing.sign(factory.delegate(parent, d), admin))
+        .setGenesis(Signing.sign(genesis, admin))
+        .build();
   }
 
   public int firstRunning() {
