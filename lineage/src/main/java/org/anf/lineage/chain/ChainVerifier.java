@@ -217,7 +217,7 @@ public final class ChainVerifier {
     MemoryKv kv = new MemoryKv();
     for (int i = 0; i < chain.size(); i++) {
       LineageEntry e = chain.get(i);
-      Outcome o = Transitions.apply(kv, e.getMutation(), Transitions.Verify.SIGNATURE);
+      Outcome o = Transitions.replay(kv, e, Transitions.Verify.SIGNATURE);
       if (o instanceof Outcome.Applied a) {
         if (!a.entry().getHash().equals(e.getHash())) {
           problems.add(
@@ -249,7 +249,7 @@ public final class ChainVerifier {
   public static MemoryKv rebuild(List<LineageEntry> chain) {
     MemoryKv kv = new MemoryKv();
     for (LineageEntry e : chain) {
-      Outcome o = Transitions.apply(kv, e.getMutation(), Transitions.Verify.ALREADY_VERIFIED);
+      Outcome o = Transitions.replay(kv, e, Transitions.Verify.ALREADY_VERIFIED);
       if (!(o instanceof Outcome.Applied a)) {
         throw new IllegalStateException("entry " + e.getSeq() + " does not replay: " + o);
       }
