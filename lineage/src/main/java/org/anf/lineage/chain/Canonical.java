@@ -89,7 +89,7 @@ public final class Canonical {
   /**
    * The hash of a lineage entry: every field but {@code hash}, in field order: scope id, seq, prev
    * hash, the signed mutation (bytes, key, signature), the effect, policy version, anchor map hash,
-   * delta hash.
+   * delta hash, and the UID space tag when it is not 0.
    */
   public static byte[] entryHash(LineageEntry e) {
     CanonicalWriter w = new CanonicalWriter("anf.v1.lineage\n");
@@ -99,6 +99,11 @@ public final class Canonical {
         .bytes(e.getMutation().getSignature());
     effect(w, e.getEffect());
     w.u64(e.getPolicyVersion()).bytes(e.getAnchorMapHash()).bytes(e.getDeltaHash());
+    if (e.getUidTag() != 0) {
+      // Appended only when set, so entries in the canonical space hash as they always did; the
+      // fields before are self-delimiting, so the two forms cannot collide.
+      w.u32(e.getUidTag());
+    }
     return w.finish();
   }
 }

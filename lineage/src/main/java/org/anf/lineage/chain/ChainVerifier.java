@@ -110,6 +110,9 @@ public final class ChainVerifier {
       return new Report(problems, 0);
     }
     long scope = chain.get(0).getScopeId();
+    // A gap whose missing seq turns up later is a reordering, not a drop.
+    java.util.Set<Long> present = new java.util.HashSet<>();
+    chain.forEach(e -> present.add(e.getSeq()));
     LineageEntry prev = null;
     for (int i = 0; i < chain.size(); i++) {
       LineageEntry e = chain.get(i);
@@ -124,7 +127,18 @@ public final class ChainVerifier {
                 e.getSeq(), i, ProblemKind.EDITED, "its stored hash does not match its content"));
       }
       if (prev == null) {
-        if (e.getSeq() > opts.startSeq) {
+        if (e.getSeq() > opts.startSeq && present.contains(opts.startSeq)) {
+          problems.add(
+              new Problem(
+                  e.getSeq(),
+                  i,
+                  ProblemKind.OUT_OF_ORDER,
+                  "seq "
+                      + e.getSeq()
+                      + " comes first, but seq "
+                      + opts.startSeq
+                      + " appears later in the chain"));
+        } else if (e.getSeq() > opts.startSeq) {
           problems.add(
               new Problem(
                   e.getSeq(),
@@ -161,6 +175,17 @@ public final class ChainVerifier {
                   i,
                   ProblemKind.OUT_OF_ORDER,
                   "seq " + e.getSeq() + " comes after seq " + prev.getSeq()));
+        } else if (e.getSeq() > expected && present.contains(expected)) {
+          problems.add(
+              new Problem(
+                  e.getSeq(),
+                  i,
+                  ProblemKind.OUT_OF_ORDER,
+                  "seq "
+                      + e.getSeq()
+                      + " comes where seq "
+                      + expected
+                      + " belongs, which appears later in the chain"));
         } else if (e.getSeq() > expected) {
           problems.add(
               new Problem(
@@ -217,7 +242,7 @@ public final class ChainVerifier {
     MemoryKv kv = new MemoryKv();
     for (int i = 0; i < chain.size(); i++) {
       LineageEntry e = chain.get(i);
-      Outcome o = Transitions.apply(kv, e.getMutation(), Transitions.Verify.SIGNATURE);
+      Outcome o = Transitions.replay(kv, e, Transitions.Verify.SIGNATURE);
       if (o instanceof Outcome.Applied a) {
         if (!a.entry().getHash().equals(e.getHash())) {
           problems.add(
@@ -249,7 +274,7 @@ public final class ChainVerifier {
   public static MemoryKv rebuild(List<LineageEntry> chain) {
     MemoryKv kv = new MemoryKv();
     for (LineageEntry e : chain) {
-      Outcome o = Transitions.apply(kv, e.getMutation(), Transitions.Verify.ALREADY_VERIFIED);
+      Outcome o = Transitions.replay(kv, e, Transitions.Verify.ALREADY_VERIFIED);
       if (!(o instanceof Outcome.Applied a)) {
         throw new IllegalStateException("entry " + e.getSeq() + " does not replay: " + o);
       }

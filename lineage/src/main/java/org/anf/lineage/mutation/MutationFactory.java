@@ -103,6 +103,16 @@ public final class MutationFactory {
     return base(scopeId).setDelegate(Delegate.newBuilder().setDelegation(delegation)).build();
   }
 
+  /**
+   * A delegation that carries the child's genesis policy, so the parent records its fuse ({@code
+   * parent_may_reclaim}) and refuses to take back a child whose policy does not allow it.
+   */
+  public Mutation delegate(long scopeId, Delegation delegation, Policy childPolicy) {
+    return base(scopeId)
+        .setDelegate(Delegate.newBuilder().setDelegation(delegation).setChildPolicy(childPolicy))
+        .build();
+  }
+
   public Mutation bind(long scopeId, Alias alias, ObjectRecord record) {
     return base(scopeId)
         .setBind(Bind.newBuilder().setAlias(alias.toProto()).setRecord(record))

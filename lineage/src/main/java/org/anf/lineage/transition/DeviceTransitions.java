@@ -93,6 +93,8 @@ final class DeviceTransitions {
     if (tx.deviceRevocation(prev) != null) {
       throw AnfException.precondition("device hash " + prev + " is revoked; it has no successor");
     }
+    // The device computes its next hash, so it signs its own rotation; the owner of the private
+    // scope, which holds the hash, may rotate it too (RIGHT_ROTATE_DEVICE_HASH; mission item 7).
     boolean deviceSigned = o.getDeviceKey().equals(ByteString.copyFrom(tx.signer));
     if (!deviceSigned) {
       tx.requireRight(Right.RIGHT_ROTATE_DEVICE_HASH);

@@ -1,16 +1,19 @@
 package org.anf.lineage.transition;
 
 import com.google.protobuf.ByteString;
+import java.security.MessageDigest;
 import java.util.HashSet;
 import java.util.Set;
+import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.error.AnfException;
 import org.anf.proto.v1.Arbitration;
+import org.anf.proto.v1.Delegation;
 import org.anf.proto.v1.KeyGrant;
 import org.anf.proto.v1.Policy;
 import org.anf.proto.v1.Right;
 
-/** Policy defaults and validation. */
+/** Policy defaults, validation and digests. */
 public final class Policies {
   public static final int DEFAULT_CACHE_TTL_SECONDS = 60;
   public static final int DEFAULT_NEGATIVE_TTL_SECONDS = 5;
@@ -28,6 +31,31 @@ public final class Policies {
         .setArbitration(Arbitration.ARBITRATION_CANONICAL_MAJORITY)
         .setParentMayReclaim(true)
         .build();
+  }
+
+  /**
+   * The canonical SHA-256 digest of a policy exactly as given (layout in docs/LINEAGE.md), version
+   * included. Two policies have the same digest exactly when every field is equal.
+   */
+  public static byte[] digest(Policy p) {
+    return Canonical.policyDigest(p);
+  }
+
+  /**
+   * The digest a parent records in {@link Delegation#getPolicyDigest()} for a child whose genesis
+   * carries {@code genesisPolicy}: the genesis stores the policy at version 1 whatever version the
+   * request names, so the digest is of that.
+   */
+  public static byte[] genesisDigest(Policy genesisPolicy) {
+    return digest(genesisPolicy.toBuilder().setVersion(1).build());
+  }
+
+  /**
+   * Whether a child's genesis policy is the one its parent delegated: what an anchor checks before
+   * it starts a child group, so a child cannot start under a policy its parent did not record.
+   */
+  public static boolean matchesDelegation(Delegation d, Policy genesisPolicy) {
+    return MessageDigest.isEqual(d.getPolicyDigest().toByteArray(), genesisDigest(genesisPolicy));
   }
 
   /** Checks a policy's form; fills nothing in. */

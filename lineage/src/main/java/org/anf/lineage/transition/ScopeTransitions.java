@@ -141,6 +141,23 @@ final class ScopeTransitions {
       throw AnfException.invalid("delegation.policy_digest", "the policy digest is 32 bytes");
     }
     validateAnchors(d.getAnchors(), 1);
+    if (d.hasParentMayReclaim()) {
+      throw AnfException.invalid(
+          "delegation.parent_may_reclaim",
+          "the parent records the fuse itself, from delegate.child_policy; do not set it");
+    }
+    Delegation.Builder record = d.toBuilder();
+    if (body.hasChildPolicy()) {
+      Policy child = body.getChildPolicy();
+      Policies.validate(child);
+      if (!Policies.matchesDelegation(d, child)) {
+        throw AnfException.invalid(
+            "delegate.child_policy",
+            "its genesis digest is not delegation.policy_digest; the child's genesis would not"
+                + " match what the parent records");
+      }
+      record.setParentMayReclaim(child.getParentMayReclaim());
+    }
     tx.requireFree(path);
     if (tx.hasEntriesAtOrUnder(path)) {
       throw AnfException.precondition(
@@ -158,12 +175,19 @@ final class ScopeTransitions {
               + "; policy allows "
               + maxDepth);
     }
-    Delegation stored = d.toBuilder().setChild(tx.full(path).toProto()).setDepth(depth).build();
+    Delegation stored = record.setChild(tx.full(path).toProto()).setDepth(depth).build();
     tx.putDelegation(path, stored);
     tx.add(
         tx.effect(EffectKind.EFFECT_KIND_DELEGATED)
             .setAlias(stored.getChild())
-            .setDetail("child scope " + ScopeIds.text(d.getChildScopeId())));
+            .setDetail(
+                "child scope "
+                    + ScopeIds.text(d.getChildScopeId())
+                    + (stored.hasParentMayReclaim()
+                        ? stored.getParentMayReclaim()
+                            ? ", parent may reclaim"
+                            : ", emancipated (parent may not reclaim)"
+                        : "")));
   }
 
   static void setPolicy(Tx tx, SetPolicy body) {
@@ -171,6 +195,17 @@ final class ScopeTransitions {
     ScopeMeta meta = tx.meta();
     Policy p = body.getPolicy().toBuilder().setVersion(meta.getPolicy().getVersion() + 1).build();
     Policies.validate(p);
+    if (meta.getParentScopeId() != 0
+        && p.getParentMayReclaim() != meta.getPolicy().getParentMayReclaim()) {
+      // The parent recorded the fuse when it delegated and decides from its own record whether it
+      // may take the child back; a change here would make the two disagree.
+      throw AnfException.precondition(
+          "parent_may_reclaim is fixed when a scope is delegated (its parent recorded it, like an"
+              + " ENS fuse); scope '"
+              + tx.scopeName()
+              + "' keeps parent_may_reclaim = "
+              + meta.getPolicy().getParentMayReclaim());
+    }
     if (Math.max(1, p.getMinAnchors()) > meta.getAnchors().getAnchorsCount()) {
       throw AnfException.precondition(
           "policy needs "

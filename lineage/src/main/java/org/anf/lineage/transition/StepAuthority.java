@@ -5,9 +5,12 @@ import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.state.ScopeIds;
+import org.anf.lineage.state.ScopeState;
+import org.anf.lineage.state.StateKeys;
 import org.anf.proto.v1.AnchorInfo;
 import org.anf.proto.v1.AnchorMap;
 import org.anf.proto.v1.CreateScope;
+import org.anf.proto.v1.Delegation;
 import org.anf.proto.v1.Merge;
 import org.anf.proto.v1.MergeRole;
 import org.anf.proto.v1.Move;
@@ -28,9 +31,15 @@ import org.anf.proto.v1.TxnPhase;
  * an abort needs only the anchor, since the intent it finishes was authorized. The anchor path is
  * what lets a node finish a transaction after a crash, when the client is long gone.
  *
- * <p>The ENS-fuse rule lives here too: a parent takes a child back (the child's side of a merge)
+ * <p>The ENS-fuse rule lives here too, checked on both sides. The child's side of a merge goes on
  * only if the requester holds MERGE in the child or the child's policy says {@code
- * parent_may_reclaim}; the parent's side then checks the requester's MERGE in the parent.
+ * parent_may_reclaim}. The parent's side ({@link #requireReclaimable}) reads the fuse the parent
+ * recorded in its delegation when it delegated: a move of a subtree that holds such a child (within
+ * the scope or to another) or the parent's side of its merge is refused when the child was recorded
+ * with {@code parent_may_reclaim = false}, whoever asks and whatever rights they hold here, since
+ * the parent cannot check anyone's rights in the child. The child's policy cannot change the flag
+ * afterwards, so the two records agree. (A split or a merge of an intermediate scope carries the
+ * delegation, fuse included, to the new parent under the same name: not a reclaim.)
  */
 final class StepAuthority {
   private StepAuthority() {}
@@ -128,6 +137,36 @@ final class StepAuthority {
       throw mismatch("create_scope");
     }
     requireRequester(tx, policy, Right.RIGHT_CREATE_SCOPE);
+  }
+
+  /**
+   * Refuses when the subtree at {@code root} (relative to this scope) holds a delegation whose
+   * recorded fuse says the parent may not take the child back. {@code action} says what was asked,
+   * for the reason ("move 'svc@a'").
+   */
+  static void requireReclaimable(Tx tx, String root, String action) {
+    tx.scanSubtree(
+        StateKeys.DELEGATION,
+        root,
+        (k, v) -> {
+          requireReclaimable(tx, ScopeState.parse(v, Delegation.parser()), action);
+          return true;
+        });
+  }
+
+  static void requireReclaimable(Tx tx, Delegation d, String action) {
+    if (d.hasParentMayReclaim() && !d.getParentMayReclaim()) {
+      throw new AnfException(
+          ErrorCode.NOT_AUTHORIZED,
+          "cannot "
+              + action
+              + ": '"
+              + d.getChild().getText()
+              + "' is delegated to scope "
+              + ScopeIds.text(d.getChildScopeId())
+              + ", whose policy does not let its parent take it back (parent_may_reclaim is false,"
+              + " as recorded when it was delegated)");
+    }
   }
 
   private static boolean holds(Policy policy, byte[] key, Right right) {

@@ -6,7 +6,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.anf.lineage.alias.Alias;
-import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.kv.Bytes;
@@ -39,6 +38,8 @@ import org.anf.proto.v1.TxnState;
 final class StructureTransitions {
   static final int TXN_ID_BYTES = 16;
   static final int MAX_SPLIT_CHILDREN = 64;
+  // As ScopeLookup.MAX_LOCAL_HOPS: local moves never loop, so this only bounds a corrupt state.
+  static final int MAX_LOCAL_HOPS = 64;
 
   private StructureTransitions() {}
 
@@ -58,8 +59,10 @@ final class StructureTransitions {
         String locked;
         if (body.getRole() == MoveRole.MOVE_ROLE_SOURCE) {
           locked = tx.rel(body.getFrom(), "move.from");
-          tx.alias(body.getTo(), "move.to");
+          Alias to = tx.alias(body.getTo(), "move.to");
           requireEntries(tx, locked);
+          requireNotIntoOwnChild(tx, locked, to, body.getPeerScopeId());
+          StepAuthority.requireReclaimable(tx, locked, "move '" + tx.full(locked) + "'");
           tx.requireUnlocked(locked);
         } else if (body.getRole() == MoveRole.MOVE_ROLE_DESTINATION) {
           locked = tx.rel(body.getTo(), "move.to");
@@ -98,6 +101,7 @@ final class StructureTransitions {
     String to = tx.rel(body.getTo(), "move.to");
     requireDisjoint(tx.full(from), tx.full(to));
     requireEntries(tx, from);
+    StepAuthority.requireReclaimable(tx, from, "move '" + tx.full(from) + "'");
     tx.requireUnlocked(from);
     requireEmpty(tx, to);
     Uid moved = tx.binding(from);
@@ -125,6 +129,71 @@ final class StructureTransitions {
           "move.to",
           "'" + to + "' and '" + from + "' overlap; a subtree cannot move into or onto itself");
     }
+  }
+
+  /**
+   * A subtree that holds a delegation cannot move into that child scope or below it: the child
+   * would end up delegated from inside itself, and its names would loop. The destination may be
+   * named by a path that this scope has since moved elsewhere within itself (a child keeps the path
+   * it was created at), so the check follows this scope's own moves before comparing names.
+   */
+  private static void requireNotIntoOwnChild(Tx tx, String from, Alias to, long peerScopeId) {
+    tx.scanSubtree(
+        StateKeys.DELEGATION,
+        from,
+        (k, v) -> {
+          Delegation d = org.anf.lineage.state.ScopeState.parse(v, Delegation.parser());
+          if (d.getChildScopeId() == peerScopeId) {
+            throw AnfException.invalid(
+                "move.peer_scope_id",
+                "scope "
+                    + ScopeIds.text(peerScopeId)
+                    + " is delegated at '"
+                    + d.getChild().getText()
+                    + "', inside '"
+                    + tx.full(from)
+                    + "'; a subtree cannot move into one of its own child scopes");
+          }
+          return true;
+        });
+    Alias canonical = followLocalMoves(tx, to);
+    Alias root = tx.full(from);
+    if (!canonical.equals(to) && (root.isPrefixOf(canonical) || canonical.isPrefixOf(root))) {
+      throw AnfException.invalid(
+          "move.to",
+          "'"
+              + to
+              + "' is now '"
+              + canonical
+              + "', which overlaps '"
+              + root
+              + "'; a subtree cannot move into or onto itself");
+    }
+  }
+
+  /** {@code alias} with every prefix that this scope moved within itself replaced by its target. */
+  private static Alias followLocalMoves(Tx tx, Alias alias) {
+    Alias scope = tx.path();
+    if (!scope.isPrefixOf(alias)) {
+      return alias;
+    }
+    List<String> rel = new ArrayList<>(alias.relativeTo(scope));
+    for (int hop = 0; hop < MAX_LOCAL_HOPS; hop++) {
+      boolean moved = false;
+      for (int k = 1; k <= rel.size() && !moved; k++) {
+        RedirectState r = tx.redirect(Alias.joinPath(rel.subList(0, k)));
+        if (r != null && r.getTargetCase() == RedirectState.TargetCase.LOCAL_PREFIX) {
+          List<String> next = new ArrayList<>(Alias.splitPath(r.getLocalPrefix()));
+          next.addAll(rel.subList(k, rel.size()));
+          rel = next;
+          moved = true;
+        }
+      }
+      if (!moved) {
+        break;
+      }
+    }
+    return scope.concat(rel);
   }
 
   private static void commitMoveOut(Tx tx, Move intent) {
@@ -226,9 +295,8 @@ final class StructureTransitions {
                   .setChild(childAlias.toProto())
                   .setChildScopeId(c.getChildScopeId())
                   .setAnchors(c.getAnchors().toBuilder().setVersion(1))
-                  .setPolicyDigest(
-                      ByteString.copyFrom(
-                          Canonical.policyDigest(c.getPolicy().toBuilder().setVersion(1).build())))
+                  .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(c.getPolicy())))
+                  .setParentMayReclaim(c.getPolicy().getParentMayReclaim())
                   .setDepth(meta.getDepth() + 1)
                   .build());
           tx.add(
@@ -324,6 +392,7 @@ final class StructureTransitions {
     switch (body.getPhase()) {
       case TXN_PHASE_PREPARE -> {
         byte[] txnId = newTxnId(tx, body.getTxnId());
+        StepAuthority.requireReclaimable(tx, d, "merge '" + tx.full(path) + "' into its parent");
         tx.requireUnlocked(path);
         openTxn(tx, txnId, TxnKind.TXN_KIND_MERGE, List.of(path));
         tx.add(

@@ -12,6 +12,7 @@ import org.anf.lineage.kv.WriteSet;
 import org.anf.lineage.mutation.Signing;
 import org.anf.lineage.state.ScopeIds;
 import org.anf.lineage.state.StateKeys;
+import org.anf.lineage.uid.Uid;
 import org.anf.proto.v1.Effect;
 import org.anf.proto.v1.LineageEntry;
 import org.anf.proto.v1.MergeRole;
@@ -46,9 +47,26 @@ public final class Transitions {
 
   private Transitions() {}
 
+  /** Applies a mutation canonically: every UID it allocates comes from the canonical space. */
   public static Outcome apply(KeyValueView state, SignedMutation signed, Verify verify) {
+    return apply(state, signed, verify, Uid.CANONICAL_TAG);
+  }
+
+  /**
+   * Applies a mutation whose UIDs come from the register of space {@code uidTag} in the scope's
+   * state: 0 is the canonical space; a non-zero tag is the sub-space reserved for one isolated
+   * quorum, for the provisional path (an overlay applies a provisional mutation with its quorum's
+   * tag, and reconciliation replays it canonically with the same tag, so the UID acknowledged to
+   * the client stays its UID). The entry records the tag, and {@link #replay} allocates from the
+   * same register, so replaying a lineage reproduces every UID.
+   */
+  public static Outcome apply(
+      KeyValueView state, SignedMutation signed, Verify verify, int uidTag) {
     try {
-      return applyOrThrow(state, signed, verify);
+      if (uidTag < Uid.CANONICAL_TAG || uidTag > Uid.MAX_TAG) {
+        throw AnfException.invalid("uid_tag", "a UID space tag is 0 to " + Uid.MAX_TAG);
+      }
+      return applyOrThrow(state, signed, verify, uidTag);
     } catch (AnfException e) {
       if (e.code() == ErrorCode.CORRUPTION) {
         throw e;
@@ -60,6 +78,11 @@ public final class Transitions {
       return new Outcome.Refused(
           new AnfException(ErrorCode.INTERNAL, "internal error applying mutation: " + e, e));
     }
+  }
+
+  /** Re-applies a lineage entry's mutation in the UID space the entry records. */
+  public static Outcome replay(KeyValueView state, LineageEntry entry, Verify verify) {
+    return apply(state, entry.getMutation(), verify, entry.getUidTag());
   }
 
   /** Parses the mutation inside a signed envelope, with a clear error when it does not parse. */
@@ -99,7 +122,8 @@ public final class Transitions {
     }
   }
 
-  private static Outcome applyOrThrow(KeyValueView state, SignedMutation signed, Verify verify) {
+  private static Outcome applyOrThrow(
+      KeyValueView state, SignedMutation signed, Verify verify, int uidTag) {
     Mutation m = parse(signed);
     if (signed.getSignature().isEmpty() || signed.getPublicKey().isEmpty()) {
       throw new AnfException(
@@ -117,7 +141,7 @@ public final class Transitions {
     if (m.getKindCase() == Mutation.KindCase.KIND_NOT_SET) {
       throw AnfException.invalid("mutation", "no mutation kind is set");
     }
-    Tx tx = Tx.over(state, signed, m);
+    Tx tx = Tx.over(state, signed, m, uidTag);
     byte[] mid = m.getMutationId().toByteArray();
     if (m.getKindCase() == Mutation.KindCase.CREATE_SCOPE) {
       if (tx.pre != null && tx.pre.getScopeId() == m.getScopeId() && tx.outcome(mid) > 0) {
@@ -222,6 +246,7 @@ public final class Transitions {
             .setPolicyVersion(inForce.getPolicy().getVersion())
             .setAnchorMapHash(ByteString.copyFrom(Canonical.anchorMapHash(inForce.getAnchors())))
             .setDeltaHash(ByteString.copyFrom(delta.hash()))
+            .setUidTag(tx.uidTag)
             .build();
     byte[] hash = Canonical.entryHash(unsigned);
     LineageEntry entry = unsigned.toBuilder().setHash(ByteString.copyFrom(hash)).build();

@@ -39,20 +39,25 @@ final class Tx extends ScopeState {
   final byte[] signer;
   final @Nullable ScopeMeta pre;
   final List<EffectItem> effects = new ArrayList<>();
+
+  /** The UID space this transition allocates from (recorded in its entry). */
+  final int uidTag;
+
   @Nullable Uid uid;
 
-  Tx(StagedKv staged, SignedMutation signed, Mutation m, @Nullable ScopeMeta pre) {
+  Tx(StagedKv staged, SignedMutation signed, Mutation m, @Nullable ScopeMeta pre, int uidTag) {
     super(staged);
     this.staged = staged;
     this.signed = signed;
     this.m = m;
     this.signer = signed.getPublicKey().toByteArray();
     this.pre = pre;
+    this.uidTag = uidTag;
   }
 
-  static Tx over(KeyValueView base, SignedMutation signed, Mutation m) {
+  static Tx over(KeyValueView base, SignedMutation signed, Mutation m, int uidTag) {
     StagedKv staged = new StagedKv(base);
-    return new Tx(staged, signed, m, new ScopeState(base).metaOrNull());
+    return new Tx(staged, signed, m, new ScopeState(base).metaOrNull(), uidTag);
   }
 
   ScopeMeta preMeta() {
@@ -207,13 +212,26 @@ final class Tx extends ScopeState {
 
   // --- allocation -----------------------------------------------------------------------------
 
+  /** A fresh UID from the register of this transition's space. */
   Uid allocate() {
-    long next = nextCounter(Uid.CANONICAL_TAG);
-    if (next > Uid.MAX_COUNTER) {
-      throw AnfException.precondition("the scope's UID register is exhausted");
+    return allocate(uidTag);
+  }
+
+  /**
+   * A fresh UID from the register of space {@code tag} held in the scope's state: tag 0 is the
+   * canonical space, each other tag the sub-space of one isolated quorum. Each register only grows,
+   * and the tag is part of the UID, so spaces never collide and no UID is handed out twice.
+   */
+  Uid allocate(int tag) {
+    if (tag < Uid.CANONICAL_TAG || tag > Uid.MAX_TAG) {
+      throw AnfException.invalid("uid_tag", "a UID space tag is 0 to " + Uid.MAX_TAG);
     }
-    staged.put(StateKeys.register(Uid.CANONICAL_TAG), Bytes.longBytes(next + 1));
-    return Uid.of(scopeId(), Uid.CANONICAL_TAG, next);
+    long next = nextCounter(tag);
+    if (next > Uid.MAX_COUNTER) {
+      throw AnfException.precondition("the scope's UID register of space " + tag + " is exhausted");
+    }
+    staged.put(StateKeys.register(tag), Bytes.longBytes(next + 1));
+    return Uid.of(scopeId(), tag, next);
   }
 
   // --- writes ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ public record Uid(long hi, long lo) implements Comparable<Uid> {
   public static final String PREFIX = "uid:";
   public static final long MAX_COUNTER = (1L << 48) - 1;
   public static final int CANONICAL_TAG = 0;
+  public static final int MAX_TAG = 0xffff;
   private static final int TEXT_LENGTH = PREFIX.length() + 16 + 1 + 4 + 1 + 12;
 
   public static Uid of(long scopeId, int tag, long counter) {

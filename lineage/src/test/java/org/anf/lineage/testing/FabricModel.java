@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.anf.lineage.alias.Alias;
-import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.crypto.KeyPair;
 import org.anf.lineage.mutation.MutationFactory;
 import org.anf.lineage.mutation.Signing;
@@ -105,8 +104,15 @@ public final class FabricModel {
 
   /** Creates a child scope: the parent's Delegate, then the child's genesis. */
   public long createChild(long parent, Alias path) {
+    return createChild(parent, path, Policies.ownedBy(owner(parent).publicKey()));
+  }
+
+  /**
+   * Creates a child scope under {@code policy}, owned by the parent's owner in this model: the
+   * parent's Delegate (carrying the policy, so the parent records its fuse), then the genesis.
+   */
+  public long createChild(long parent, Alias path, Policy policy) {
     KeyPair owner = owner(parent);
-    Policy policy = Policies.ownedBy(owner.publicKey());
     AnchorMap anchors = anchors("a1", "a2", "a3");
     ScopeMeta parentMeta = fabric.meta(parent);
     Mutation genesis =
@@ -118,11 +124,9 @@ public final class FabricModel {
             .setChild(path.toProto())
             .setChildScopeId(child)
             .setAnchors(anchors.toBuilder().setVersion(1))
-            .setPolicyDigest(
-                ByteString.copyFrom(
-                    Canonical.policyDigest(policy.toBuilder().setVersion(1).build())))
+            .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(policy)))
             .build();
-    fabric.submit(parent, Signing.sign(factory.delegate(parent, d), owner));
+    fabric.submit(parent, Signing.sign(factory.delegate(parent, d, policy), owner));
     fabric.createGroup(child, anchors);
     owners.put(child, owner);
     fabric.submit(child, Signing.sign(genesis, owner));

@@ -63,8 +63,13 @@ public final class MemoryFabric implements StructureCoordinator.Gateway {
 
   /** Applies and returns the outcome without throwing. */
   public Outcome apply(long scopeId, SignedMutation m) {
+    return apply(scopeId, m, Uid.CANONICAL_TAG);
+  }
+
+  /** Applies with UIDs from space {@code uidTag} (0 canonical) and returns the outcome. */
+  public Outcome apply(long scopeId, SignedMutation m, int uidTag) {
     MemoryKv kv = scopes.computeIfAbsent(scopeId, id -> new MemoryKv());
-    Outcome o = Transitions.apply(kv, m, Transitions.Verify.SIGNATURE);
+    Outcome o = Transitions.apply(kv, m, Transitions.Verify.SIGNATURE, uidTag);
     if (o instanceof Outcome.Applied a) {
       kv.apply(a.writes());
     }

@@ -36,22 +36,28 @@ import org.anf.proto.v1.LineageEntry;
 import org.anf.proto.v1.LookupResult;
 import org.anf.proto.v1.ObjectKind;
 import org.anf.proto.v1.ObjectRecord;
+import org.anf.proto.v1.ObjectState;
 import org.anf.proto.v1.Policy;
+import org.anf.proto.v1.RedirectState;
 import org.anf.proto.v1.ScopeLifecycle;
 import org.anf.proto.v1.ScopeMeta;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Random sequences of mutations of every kind over an in-memory fabric of scopes, checked against
- * the three promises of lineage: UIDs never repeat; every alias ever bound resolves to its UID,
- * that UID's successor, or "retired"; and replaying each scope's lineage on an empty state gives
- * the same state digest (and a chain that verifies).
+ * the promises of lineage: UIDs never repeat (checked on the lineage's allocations and on a scan of
+ * every UID each scope's state holds); every alias ever bound, by whichever mutation bound it
+ * (bind, device registration, rename, move within or across scopes, split, merge), resolves to its
+ * UID, that UID's successor, or "retired"; a child recorded as emancipated is never taken back by
+ * its parent; and replaying each scope's lineage on an empty state gives the same state digest (and
+ * a chain that verifies). Some binds take their UID from an isolated quorum's sub-space.
  */
 class FabricPropertiesTest {
   static final int OPS = 40;
 
   enum Op {
     BIND,
+    BIND_TAGGED,
     UNBIND,
     RENAME,
     MOVE_LOCAL,
@@ -67,8 +73,12 @@ class FabricPropertiesTest {
     ROTATE_DEVICE_HASH,
     REVOKE,
     CREATE_SCOPE,
+    MOVE_SCOPE,
     FORGED
   }
+
+  /** Sub-spaces of isolated quorums used by BIND_TAGGED, the widest tag among them. */
+  static final int[] TAGS = {1, 2, Uid.MAX_TAG};
 
   @Property(tries = 1000, afterFailure = AfterFailureMode.SAMPLE_ONLY)
   void continuityUniquenessAndReplay(@ForAll long seed) {
@@ -82,6 +92,14 @@ class FabricPropertiesTest {
     }
     run.checkContinuity();
     run.checkReplay();
+    // The aliases checked, by how they came to be bound: a bind (or device registration) names
+    // them in its effect; a rename or move (within or across scopes) binds them without that.
+    run.everBound
+        .keySet()
+        .forEach(
+            a ->
+                Statistics.label("aliases checked")
+                    .collect(run.boundByEffect.contains(a) ? "bound" : "by rename or move"));
     run.applied.forEach((op, n) -> Statistics.label("mutations applied").collect(op));
   }
 
@@ -90,10 +108,13 @@ class FabricPropertiesTest {
     final Random rnd;
     final Set<Uid> allUids = new HashSet<>();
     final Map<String, Uid> everBound = new LinkedHashMap<>();
+    final Set<String> boundByEffect = new HashSet<>();
     final Map<Uid, Uid> successor = new HashMap<>();
     final Map<String, KeyPair> deviceKeys = new HashMap<>();
     final Map<Long, Long> seen = new HashMap<>();
     final Map<Op, Integer> applied = new EnumMap<>(Op.class);
+    final Map<Long, Long> allocations = new HashMap<>();
+    final Map<String, Long> lastRegister = new HashMap<>();
     final List<String> log = new ArrayList<>();
     int counter;
 
@@ -136,6 +157,17 @@ class FabricPropertiesTest {
         case BIND -> {
           return submitChecked(m.factory.bind(scope, path.concat(randomRel()), record()));
         }
+        case BIND_TAGGED -> {
+          // As a provisional mutation replayed canonically would: its UID from a quorum's space.
+          int tag = TAGS[rnd.nextInt(TAGS.length)];
+          var mutation = m.factory.bind(scope, path.concat(randomRel()), record());
+          Outcome o = m.fabric.apply(scope, m.sign(mutation), tag);
+          if (o instanceof Outcome.Applied a) {
+            assertThat(a.entry().getUidTag()).isEqualTo(tag);
+            assertThat(java.util.Objects.requireNonNull(a.uid()).tag()).isEqualTo(tag);
+          }
+          return check(scope, o);
+        }
         case UNBIND -> {
           String p = randomBinding(scope);
           return p != null && submitChecked(m.factory.unbind(scope, full(path, p)));
@@ -151,8 +183,27 @@ class FabricPropertiesTest {
             return false;
           }
           String from = rnd.nextBoolean() ? p : Alias.splitPath(p).get(0);
-          return submitChecked(
-              m.factory.moveLocal(scope, full(path, from), path.concat(randomRel())));
+          return fuseChecked(
+              scope,
+              from,
+              () ->
+                  submitChecked(
+                      m.factory.moveLocal(scope, full(path, from), path.concat(randomRel()))));
+        }
+        case MOVE_SCOPE -> {
+          // A delegated child's name moves within its parent: only if its fuse allows.
+          Delegation d = randomDelegation(scope);
+          if (d == null) {
+            return false;
+          }
+          String from = Alias.joinPath(Alias.fromProto(d.getChild()).relativeTo(path));
+          return fuseChecked(
+              scope,
+              from,
+              () ->
+                  submitChecked(
+                      m.factory.moveLocal(
+                          scope, Alias.fromProto(d.getChild()), path.concat(randomRel()))));
         }
         case MOVE_ACROSS -> {
           String p = randomBinding(scope);
@@ -162,8 +213,13 @@ class FabricPropertiesTest {
           }
           Alias destPath = Alias.fromProto(m.fabric.meta(dest).getPath());
           String from = rnd.nextBoolean() ? p : Alias.splitPath(p).get(0);
-          m.coordinator().move(scope, full(path, from), dest, destPath.concat(randomRel()));
-          return true;
+          return fuseChecked(
+              scope,
+              from,
+              () -> {
+                m.coordinator().move(scope, full(path, from), dest, destPath.concat(randomRel()));
+                return true;
+              });
         }
         case SPLIT -> {
           String label = splittableLabel(scope);
@@ -187,9 +243,14 @@ class FabricPropertiesTest {
             return false;
           }
           long child = d.getChildScopeId();
-          m.setOwner(child, m.owner(child));
-          m.coordinator().merge(scope, child, Alias.fromProto(d.getChild()));
-          return true;
+          String at = Alias.joinPath(Alias.fromProto(d.getChild()).relativeTo(path));
+          return fuseChecked(
+              scope,
+              at,
+              () -> {
+                m.coordinator().merge(scope, child, Alias.fromProto(d.getChild()));
+                return true;
+              });
         }
         case TRANSFER -> {
           KeyPair old = m.owner(scope);
@@ -270,8 +331,12 @@ class FabricPropertiesTest {
               || m.fabric.state(scope).lockOn(label) != null) {
             return false;
           }
+          Policy policy =
+              Policies.ownedBy(m.owner(scope).publicKey()).toBuilder()
+                  .setParentMayReclaim(rnd.nextInt(3) > 0)
+                  .build();
           try {
-            m.createChild(scope, path.concat(List.of(label)));
+            m.createChild(scope, path.concat(List.of(label)), policy);
             return true;
           } catch (AnfException e) {
             return false;
@@ -297,6 +362,51 @@ class FabricPropertiesTest {
       return false;
     }
 
+    /**
+     * Runs {@code op}, which would take the subtree at {@code rel} away from {@code scope}: when
+     * the subtree holds a child recorded as emancipated (parent_may_reclaim false) it must be
+     * refused with the fuse as the reason, and the scope left as it was.
+     */
+    boolean fuseChecked(long scope, String rel, java.util.function.BooleanSupplier op) {
+      String fused = fusedDelegationAtOrUnder(scope, rel);
+      if (fused == null) {
+        return op.getAsBoolean();
+      }
+      byte[] before = StateDigest.of(m.fabric.state(scope).kv());
+      String why;
+      try {
+        boolean ok = op.getAsBoolean();
+        assertThat(ok).as("taking %s away from its parent went through", fused).isFalse();
+        why = "refused";
+      } catch (AnfException e) {
+        assertThat(e.code()).as(e.getMessage()).isEqualTo(ErrorCode.NOT_AUTHORIZED);
+        why = String.valueOf(e.getMessage());
+        assertThat(why).contains("parent_may_reclaim is false");
+      }
+      assertThat(StateDigest.of(m.fabric.state(scope).kv()))
+          .as("a refused reclaim of %s (%s) changed the scope", fused, why)
+          .isEqualTo(before);
+      Statistics.label("emancipated children kept").collect(true);
+      return false;
+    }
+
+    @Nullable String fusedDelegationAtOrUnder(long scope, String rel) {
+      ScopeState s = m.fabric.state(scope);
+      String[] found = {null};
+      s.scanSubtree(
+          StateKeys.DELEGATION,
+          rel,
+          (k, v) -> {
+            Delegation d = ScopeState.parse(v, Delegation.parser());
+            if (d.hasParentMayReclaim() && !d.getParentMayReclaim()) {
+              found[0] = d.getChild().getText();
+              return false;
+            }
+            return true;
+          });
+      return found[0];
+    }
+
     boolean submitChecked(org.anf.proto.v1.Mutation mutation) {
       return check(mutation.getScopeId(), m.apply(mutation));
     }
@@ -307,6 +417,10 @@ class FabricPropertiesTest {
         assertThat(r.error().code().isCallerError())
             .as("refused with a system error: %s", r.error().getMessage())
             .isTrue();
+        if (r.error().code() == ErrorCode.NOT_AUTHORIZED) {
+          // Only for the fuse (checked by fuseChecked): every key here holds every right.
+          assertThat(r.error().getMessage()).contains("parent_may_reclaim");
+        }
         return false;
       }
       return o instanceof Outcome.Applied;
@@ -319,7 +433,11 @@ class FabricPropertiesTest {
 
     // --- the model follows the lineage ---------------------------------------------------------
 
-    /** Reads every new lineage entry of every scope and records what it allocated. */
+    /**
+     * Reads every new lineage entry of every scope (what each allocated, which UID succeeds which),
+     * then scans every scope's state: the aliases bound now, whatever mutation bound them, and
+     * every UID the state holds.
+     */
     void absorb() {
       for (long scope : new ArrayList<>(m.fabric.scopes().keySet())) {
         long from = seen.getOrDefault(scope, 0L);
@@ -327,33 +445,16 @@ class FabricPropertiesTest {
         long head = s.headSeq();
         for (long seq = from + 1; seq <= head; seq++) {
           LineageEntry e = java.util.Objects.requireNonNull(s.lineage(seq), "missing entry");
-          StringBuilder line =
-              new StringBuilder(
-                  "scope " + m.fabric.meta(scope).getPath().getText() + " #" + seq + ":");
-          for (EffectItem item : e.getEffect().getItemsList()) {
-            line.append(' ')
-                .append(item.getKind().name().substring(12))
-                .append(' ')
-                .append(item.getAlias().getText());
-            if (item.hasUid()) {
-              line.append(' ').append(Uid.fromProto(item.getUid()));
-            }
-            if (item.hasTarget()) {
-              line.append(" -> ").append(item.getTarget().getText());
-            }
-            line.append(" (").append(item.getDetail()).append(");");
-          }
-          log.add(line.toString());
+          log.add(describe(scope, seq, e));
           for (EffectItem item : e.getEffect().getItemsList()) {
             switch (item.getKind()) {
               case EFFECT_KIND_BOUND, EFFECT_KIND_DEVICE_REGISTERED -> {
-                Uid uid = Uid.fromProto(item.getUid());
-                assertThat(allUids.add(uid)).as("UID %s issued twice", uid).isTrue();
-                everBound.put(item.getAlias().getText(), uid);
+                allocated(scope, e, Uid.fromProto(item.getUid()));
+                boundByEffect.add(Alias.fromProto(item.getAlias()).toString());
               }
               case EFFECT_KIND_UID_ROTATED -> {
                 Uid next = Uid.fromProto(item.getSuccessor());
-                assertThat(allUids.add(next)).as("UID %s issued twice", next).isTrue();
+                allocated(scope, e, next);
                 successor.put(Uid.fromProto(item.getUid()), next);
               }
               default -> {}
@@ -362,6 +463,177 @@ class FabricPropertiesTest {
         }
         seen.put(scope, head);
       }
+      scanState();
+    }
+
+    String describe(long scope, long seq, LineageEntry e) {
+      StringBuilder line =
+          new StringBuilder("scope " + m.fabric.meta(scope).getPath().getText() + " #" + seq + ":");
+      if (e.getUidTag() != 0) {
+        line.append(" [uid space ").append(e.getUidTag()).append(']');
+      }
+      for (EffectItem item : e.getEffect().getItemsList()) {
+        line.append(' ')
+            .append(item.getKind().name().substring(12))
+            .append(' ')
+            .append(item.getAlias().getText());
+        if (item.hasUid()) {
+          line.append(' ').append(Uid.fromProto(item.getUid()));
+        }
+        if (item.hasTarget()) {
+          line.append(" -> ").append(item.getTarget().getText());
+        }
+        line.append(" (").append(item.getDetail()).append(");");
+      }
+      return line.toString();
+    }
+
+    /** A UID an entry of {@code scope} allocated: from that scope's register, in its space. */
+    void allocated(long scope, LineageEntry e, Uid uid) {
+      assertThat(allUids.add(uid)).as("UID %s issued twice\n%s", uid, history()).isTrue();
+      assertThat(uid.scopeId()).as("%s allocated by another scope's entry", uid).isEqualTo(scope);
+      assertThat(uid.tag())
+          .as("%s allocated outside its entry's space", uid)
+          .isEqualTo(e.getUidTag());
+      allocations.merge(scope, 1L, Long::sum);
+    }
+
+    /** Records that {@code alias} is bound to {@code uid} now; an alias is never reissued. */
+    void recordBound(String alias, Uid uid) {
+      Uid first = everBound.putIfAbsent(alias, uid);
+      if (first != null && !first.equals(uid)) {
+        assertThat(successors(first))
+            .as(
+                "%s, first bound to %s, is now bound to unrelated %s\n%s",
+                alias, first, uid, history())
+            .contains(uid);
+      }
+    }
+
+    /**
+     * Scans the state of every scope. Each scope's registers only grow, and the objects it
+     * originated number exactly the counters its registers handed out (a UID issued twice would
+     * overwrite an object and leave one fewer); every UID referenced anywhere (bindings, device
+     * hashes, redirects, successors, revocations) is one its origin scope recorded; a UID is bound
+     * at one alias at most across the live scopes; and every alias bound now is remembered.
+     */
+    void scanState() {
+      Map<Uid, String> boundAt = new HashMap<>();
+      List<Uid> referenced = new ArrayList<>();
+      for (long scope : m.fabric.scopes().keySet()) {
+        ScopeState s = m.fabric.state(scope);
+        ScopeMeta meta = s.metaOrNull();
+        if (meta == null) {
+          continue; // a group whose genesis never came (an aborted split)
+        }
+        Map<Integer, Long> registers = new HashMap<>();
+        s.kv()
+            .scan(
+                StateKeys.column(StateKeys.REGISTER),
+                StateKeys.column((byte) (StateKeys.REGISTER + 1)),
+                (k, v) -> {
+                  int tag = ((k[1] & 0xff) << 8) | (k[2] & 0xff);
+                  registers.put(tag, org.anf.lineage.kv.Bytes.toLong(v, 0));
+                  return true;
+                });
+        long handedOut = 0;
+        for (Map.Entry<Integer, Long> r : registers.entrySet()) {
+          String key = scope + "/" + r.getKey();
+          Long before = lastRegister.put(key, r.getValue());
+          assertThat(r.getValue())
+              .as("register %s went backwards", key)
+              .isGreaterThanOrEqualTo(before == null ? 1 : before);
+          handedOut += r.getValue() - 1;
+        }
+        assertThat(handedOut)
+            .as("counters handed out by scope %s vs allocations in its lineage", scope)
+            .isEqualTo(allocations.getOrDefault(scope, 0L));
+        long[] own = {0};
+        s.kv()
+            .scan(
+                StateKeys.column(StateKeys.OBJECT),
+                StateKeys.column((byte) (StateKeys.OBJECT + 1)),
+                (k, v) -> {
+                  Uid uid = Uid.fromBytes(Arrays.copyOfRange(k, 1, 17));
+                  ObjectState o = ScopeState.parse(v, ObjectState.parser());
+                  assertThat(Uid.fromProto(o.getUid())).isEqualTo(uid);
+                  if (uid.scopeId() == scope) {
+                    own[0]++;
+                    assertThat(uid.counter())
+                        .as("%s is beyond its register", uid)
+                        .isLessThan(registers.getOrDefault(uid.tag(), 1L));
+                  }
+                  if (o.hasSuccessor()) {
+                    referenced.add(Uid.fromProto(o.getSuccessor()));
+                  }
+                  if (o.hasPredecessor()) {
+                    referenced.add(Uid.fromProto(o.getPredecessor()));
+                  }
+                  return true;
+                });
+        assertThat(own[0])
+            .as("objects originated by scope %s vs counters it handed out\n%s", scope, history())
+            .isEqualTo(handedOut);
+        scanValues(s, StateKeys.DEVICE, v -> referenced.add(Uid.fromBytes(v)));
+        byte[] revokedUids = {StateKeys.REVOCATION, StateKeys.REVOKED_UID};
+        s.kv()
+            .scan(
+                revokedUids,
+                org.anf.lineage.kv.Bytes.prefixEnd(revokedUids),
+                (k, v) -> {
+                  referenced.add(Uid.fromBytes(Arrays.copyOfRange(k, 2, 18)));
+                  return true;
+                });
+        scanValues(
+            s,
+            StateKeys.REDIRECT,
+            v -> {
+              RedirectState r = ScopeState.parse(v, RedirectState.parser());
+              if (r.hasUid()) {
+                referenced.add(Uid.fromProto(r.getUid()));
+              }
+            });
+        boolean live =
+            !m.fabric.isDissolved(scope)
+                && meta.getLifecycle() != ScopeLifecycle.SCOPE_LIFECYCLE_SEALED;
+        Alias path = Alias.fromProto(meta.getPath());
+        s.kv()
+            .scan(
+                StateKeys.column(StateKeys.BINDING),
+                StateKeys.column((byte) (StateKeys.BINDING + 1)),
+                (k, v) -> {
+                  Uid uid = Uid.fromBytes(v);
+                  referenced.add(uid);
+                  if (live) {
+                    String alias = full(path, StateKeys.pathOf(k)).toString();
+                    String other = boundAt.put(uid, alias);
+                    assertThat(other).as("%s bound at %s and at %s", uid, other, alias).isNull();
+                    ObjectState o = s.object(uid);
+                    assertThat(o).as("binding %s has no object", alias).isNotNull();
+                    recordBound(alias, uid);
+                  }
+                  return true;
+                });
+      }
+      for (Uid uid : referenced) {
+        assertThat(m.fabric.scopes())
+            .as("%s names a scope that never existed", uid)
+            .containsKey(uid.scopeId());
+        assertThat(m.fabric.state(uid.scopeId()).object(uid))
+            .as("%s is held but its origin scope never allocated it", uid)
+            .isNotNull();
+      }
+    }
+
+    void scanValues(ScopeState s, byte column, java.util.function.Consumer<byte[]> each) {
+      s.kv()
+          .scan(
+              StateKeys.column(column),
+              StateKeys.column((byte) (column + 1)),
+              (k, v) -> {
+                each.accept(v);
+                return true;
+              });
     }
 
     void checkContinuity() {

@@ -195,6 +195,45 @@ class ScenarioTest {
     assertThat(inner).isNotZero();
   }
 
+  /**
+   * A subtree that holds a delegated child cannot move into that child or below it, even named by
+   * the path the child was created at after its parent moved it within itself (found by the fabric
+   * property: the child ended up delegated from inside itself and its names looped).
+   */
+  @Test
+  void aSubtreeCannotMoveIntoAChildScopeItHolds() {
+    long kid = m.createChild(svc, Alias.parse("svc@team/kid"));
+    long grandkid = m.createChild(kid, Alias.parse("svc@team/kid/g"));
+    bind(svc, "svc@team/site");
+    ok(m.factory.moveLocal(svc, Alias.parse("svc@team"), Alias.parse("svc@crew")));
+    m.setOwner(kid, m.owner(svc));
+    m.setOwner(grandkid, m.owner(svc));
+    byte[] before = org.anf.lineage.state.StateDigest.of(m.fabric.state(svc).kv());
+    // Into the child itself, named by the path it was created at.
+    AnfException direct =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            AnfException.class,
+            () ->
+                m.coordinator()
+                    .move(svc, Alias.parse("svc@crew"), kid, Alias.parse("svc@team/kid/x")));
+    assertThat(direct.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+    assertThat(direct.getMessage()).contains("cannot move into one of its own child scopes");
+    // Into a grandchild: the old path leads, through this scope's own move, back inside.
+    AnfException deeper =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            AnfException.class,
+            () ->
+                m.coordinator()
+                    .move(svc, Alias.parse("svc@crew"), grandkid, Alias.parse("svc@team/kid/g/x")));
+    assertThat(deeper.getMessage()).contains("is now 'svc@crew/kid/g/x'");
+    assertThat(org.anf.lineage.state.StateDigest.of(m.fabric.state(svc).kv())).isEqualTo(before);
+    assertThat(resolve("svc@team/site").getStatus())
+        .isEqualTo(LookupStatus.LOOKUP_STATUS_REDIRECTED);
+    // Elsewhere it goes.
+    m.coordinator().move(svc, Alias.parse("svc@crew"), user, Alias.parse("user@crew"));
+    assertThat(resolve("svc@team/site").getCanonicalAlias().getText()).isEqualTo("user@crew/site");
+  }
+
   @Test
   void splitAndMergeKeepEveryAlias() {
     Uid a = bind(svc, "svc@shop/a");

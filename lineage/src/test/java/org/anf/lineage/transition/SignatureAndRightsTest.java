@@ -130,6 +130,70 @@ class SignatureAndRightsTest {
     assertRefusedUnchanged(m.sign(elsewhere), ErrorCode.UNKNOWN_SCOPE, "reached scope");
   }
 
+  /**
+   * RotateDeviceHash (mutation.proto): the device's own key, or a key holding ROTATE_DEVICE_HASH in
+   * the private scope (its owner, who holds the hash), and nobody else, not even another device.
+   */
+  @Test
+  void aDeviceHashIsRotatedByTheDeviceOrByAHolderOfTheRightOnly() {
+    KeyPair thermostat = TestKeys.key("thermostat");
+    KeyPair camera = TestKeys.key("camera");
+    KeyPair rotator = TestKeys.key("rotator");
+    KeyPair binder = TestKeys.key("binder");
+    var policy =
+        m.fabric.meta(scope).getPolicy().toBuilder()
+            .addGrants(
+                KeyGrant.newBuilder()
+                    .setPublicKey(ByteString.copyFrom(rotator.publicKey()))
+                    .addRights(Right.RIGHT_ROTATE_DEVICE_HASH))
+            .addGrants(
+                KeyGrant.newBuilder()
+                    .setPublicKey(ByteString.copyFrom(binder.publicKey()))
+                    .addRights(Right.RIGHT_BIND))
+            .build();
+    assertThat(m.apply(m.factory.setPolicy(scope, policy))).isInstanceOf(Outcome.Applied.class);
+    ObjectRecord rec = ObjectRecord.getDefaultInstance();
+    assertThat(
+            m.apply(
+                m.factory.registerDevice(
+                    scope, Alias.parse("svc@iot/thermostat"), "aa01", thermostat.publicKey(), rec)))
+        .isInstanceOf(Outcome.Applied.class);
+    assertThat(
+            m.apply(
+                m.factory.registerDevice(
+                    scope, Alias.parse("svc@iot/camera"), "cc01", camera.publicKey(), rec)))
+        .isInstanceOf(Outcome.Applied.class);
+
+    // Refused, each with the right named, nothing changed: another device's key, a stranger, a
+    // key granted other rights.
+    for (KeyPair k : List.of(camera, TestKeys.key("stranger"), binder)) {
+      assertRefusedUnchanged(
+          Signing.sign(m.factory.rotateDeviceHash(scope, "aa01", "aa02"), k),
+          ErrorCode.NOT_AUTHORIZED,
+          "does not hold ROTATE_DEVICE_HASH in scope 'svc'");
+    }
+    // The device itself, then the holder of the right, then the owner: each extends the chain.
+    assertRotated(thermostat, "aa01", "aa02", "(signed by the device)");
+    assertRotated(rotator, "aa02", "aa03", "aa02 -> aa03");
+    assertRotated(m.owner(scope), "aa03", "aa04", "aa03 -> aa04");
+    // The device's key no longer signs once it is revoked.
+    assertThat(m.apply(m.factory.revokeKey(scope, thermostat.publicKey(), "device lost")))
+        .isInstanceOf(Outcome.Applied.class);
+    assertRefusedUnchanged(
+        Signing.sign(m.factory.rotateDeviceHash(scope, "aa04", "aa05"), thermostat),
+        ErrorCode.NOT_AUTHORIZED,
+        "is revoked");
+  }
+
+  private void assertRotated(KeyPair key, String from, String to, String detail) {
+    Outcome o =
+        m.fabric.apply(scope, Signing.sign(m.factory.rotateDeviceHash(scope, from, to), key));
+    assertThat(o).isInstanceOf(Outcome.Applied.class);
+    assertThat(((Outcome.Applied) o).entry().getEffect().getItems(0).getDetail()).contains(detail);
+    assertThat(m.fabric.state(scope).device(to)).isNotNull();
+    assertThat(m.fabric.state(scope).device(from)).isNull();
+  }
+
   private void assertRefusedUnchanged(SignedMutation signed, ErrorCode code, String reason) {
     MemoryKv kv = java.util.Objects.requireNonNull(m.fabric.scopes().get(scope));
     byte[] before = StateDigest.of(kv);
