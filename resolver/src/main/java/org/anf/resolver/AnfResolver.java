@@ -51,6 +51,13 @@ import org.slf4j.LoggerFactory;
 public final class AnfResolver implements NameResolver, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AnfResolver.class);
   private static final int MAX_HOPS = 64;
+
+  /**
+   * How long a delegation is trusted when its parent gave no TTL (the anchors always give the
+   * parent policy's cache TTL; this covers old cache files and odd anchors).
+   */
+  static final int DEFAULT_DELEGATION_TTL_SECONDS = 300;
+
   private static final Pattern HOSTNAME =
       Pattern.compile(
           "(?i)^(?=.{1,253}\\.?$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\\.)+"
@@ -62,6 +69,9 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
   private final AnchorCaller caller;
   private final AnswerCache cache;
   private final ScopeWatches watches;
+
+  /** Re-asks answers a revocation may have changed, off the Watch stream's thread. */
+  private final java.util.concurrent.ExecutorService refresher;
 
   /** Delegations by the child scope's alias text, and by its id. */
   private final Map<String, CachedDelegation> delegations = new ConcurrentHashMap<>();
@@ -118,6 +128,13 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
               }
             },
             config.maxWatchedScopes());
+    this.refresher =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "anf-resolver-refresh");
+              t.setDaemon(true);
+              return t;
+            });
     this.metrics = new ResolverMetrics(registry, cache::size, watches::watched);
     CacheFile f = null;
     if (config.cacheDir() != null) {
@@ -150,6 +167,11 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     entryListeners.remove(listener);
   }
 
+  /** How many lineage listeners are registered (each open WatchAlias holds one). */
+  public int lineageListeners() {
+    return entryListeners.size();
+  }
+
   /** The share of resolves answered from the cache so far, 0..1. */
   public double cacheHitRatio() {
     return metrics.hitRatio();
@@ -168,11 +190,17 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
   public LookupResult resolve(String name, ResolveOptions options) {
     String n = name.strip();
     if (n.isEmpty()) {
-      throw new AnfException(ErrorCode.INVALID_ARGUMENT, "empty name: give an alias or a uid:");
+      throw new AnfException(
+          ErrorCode.ALIAS_SYNTAX,
+          "'' at position 0: empty name; give an alias or a uid:",
+          0,
+          null,
+          null);
     }
     LookupResult r;
     if (Uid.looksLikeUid(n)) {
-      r = resolveCached(Uid.parse(n).text(), options, () -> walkUid(Uid.parse(n), options));
+      Uid uid = Uid.parse(n);
+      r = resolveCached(uid.text(), options, () -> walkUid(uid, options));
     } else {
       Alias alias;
       try {
@@ -183,19 +211,24 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
         }
         throw e;
       }
-      r = resolveCached(alias.text(), options, () -> walk(alias, options));
+      r =
+          resolveCached(
+              alias.text(),
+              options,
+              () -> options.trace() ? walkFromRoot(alias, options) : walk(alias, options));
     }
     metrics.resolved(r.getStatus());
     return r;
   }
 
   /**
-   * The answer if the cache can give it fresh right now, else null; never blocks or does I/O, so a
-   * server may call it on its transport thread and hand only misses to a pool.
+   * The answer if the cache can give it right now under {@code options}, else null; never blocks or
+   * does I/O, so a server may call it on its transport thread and hand only misses to a pool.
    */
   @Override
   public @Nullable LookupResult cachedOrNull(String name, ResolveOptions options) {
-    if (options.consistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE) {
+    if (options.consistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE
+        || options.trace()) {
       return null;
     }
     String key;
@@ -206,11 +239,15 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
       return null;
     }
     AnswerCache.Entry e = cache.get(key);
-    if (e == null || config.clock().millis() >= e.expiresMs() || !coherent(e)) {
+    if (e == null) {
+      return null;
+    }
+    LookupResult hit = servable(e, options, config.clock().millis());
+    if (hit == null) {
       return null;
     }
     metrics.hit();
-    LookupResult r = revokedOr(e.hit());
+    LookupResult r = revokedOr(hit);
     metrics.resolved(r.getStatus());
     return r;
   }
@@ -220,7 +257,7 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
    * diagnostics). Every scope on the way is asked.
    */
   public LookupResult walkUncached(String alias, ResolveOptions options) {
-    return walk(Alias.parse(alias.strip()), options, false);
+    return walkFromRoot(Alias.parse(alias.strip()), options);
   }
 
   private interface Walk {
@@ -232,9 +269,12 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     AnswerCache.Entry e = cache.get(key);
     boolean linearizable =
         options.consistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE;
-    if (e != null && !linearizable && now < e.expiresMs() && coherent(e)) {
-      metrics.hit();
-      return revokedOr(e.hit());
+    if (e != null && !options.trace()) {
+      LookupResult hit = servable(e, options, now);
+      if (hit != null) {
+        metrics.hit();
+        return revokedOr(hit);
+      }
     }
     metrics.miss();
     long t0 = System.nanoTime();
@@ -251,13 +291,59 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
       }
       throw new AnfException(
           ErrorCode.UNAVAILABLE,
-          "cannot resolve " + key + ": " + ex.getMessage() + " (and nothing cached)",
+          "cannot resolve "
+              + key
+              + ": "
+              + ex.getMessage()
+              + (linearizable
+                  ? " (linearizable: a cached answer is never served)"
+                  : " (and nothing cached)"),
           ex);
     } finally {
       metrics.walk(System.nanoTime() - t0);
     }
     remember(key, r, now);
     return revokedOr(r);
+  }
+
+  /**
+   * A cached answer as the request's consistency allows it, or null to ask the anchors.
+   *
+   * <ul>
+   *   <li>LINEARIZABLE: never; the anchors are asked (through the leader).
+   *   <li>BOUNDED (the default): within its TTL and either coherent (every scope on its path is
+   *       watched live and has committed nothing since) or younger than the bound (max staleness
+   *       ms, when one is given); such an answer carries its age.
+   *   <li>ANY: within its TTL, whether or not the watches are live.
+   * </ul>
+   *
+   * An answer a lineage entry invalidated is past its TTL here: it is asked again at every level,
+   * and served (marked stale) only when no anchor answers.
+   */
+  private @Nullable LookupResult servable(AnswerCache.Entry e, ResolveOptions o, long now) {
+    if (now >= e.expiresMs()) {
+      return null;
+    }
+    switch (o.consistency()) {
+      case CONSISTENCY_LINEARIZABLE -> {
+        return null;
+      }
+      case CONSISTENCY_ANY -> {
+        return e.hit();
+      }
+      default -> {
+        if (coherent(e)) {
+          return e.hit();
+        }
+        long age = Math.max(0, now - e.fetchedMs()) + e.result().getFreshness().getAgeMs();
+        if (o.maxStalenessMs() > 0 && age <= o.maxStalenessMs()) {
+          LookupResult.Builder b = e.hit().toBuilder();
+          b.getFreshnessBuilder().setAgeMs(age);
+          return b.build();
+        }
+        return null;
+      }
+    }
   }
 
   private boolean coherent(AnswerCache.Entry e) {
@@ -326,7 +412,12 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
       }
     }
     if (r.getStatus() == LookupStatus.LOOKUP_STATUS_REVOKED) {
+      // The name asked and the object: another name (or the uid:) for it is refused too, even
+      // from a stale cache after a restart.
       revoked.add(key);
+      if (r.hasUid()) {
+        revoked.add(uidText(r.getUid()));
+      }
     }
     for (PathStep s : r.getPathList()) {
       if (watches.behind(s.getScopeId(), s.getLineageSeq())) {
@@ -342,8 +433,12 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     dirty.set(true);
   }
 
+  /**
+   * Where to ask about {@code scope}: the anchors its delegation lists. The seeds (root anchors)
+   * only for the root, and for a scope no delegation is known for (a uid: of an unknown scope).
+   */
   private List<String> addressesOf(long scope) {
-    CachedDelegation d = delegationsById.get(scope);
+    CachedDelegation d = scope == 0 || scope == rootScopeId ? null : delegationsById.get(scope);
     if (d == null) {
       return config.seeds();
     }
@@ -353,32 +448,43 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
         out.add(a.getAddress());
       }
     }
-    // The root anchors as a last resort: in small fabrics they host every scope.
-    for (String s : config.seeds()) {
-      if (!out.contains(s)) {
-        out.add(s);
-      }
-    }
-    return out;
+    return out.isEmpty() ? config.seeds() : out;
   }
 
-  /** The walk, from the deepest cached delegation; a stale delegation restarts it from the root. */
+  /**
+   * The walk, from the deepest delegation still within its TTL. A delegation that points to a scope
+   * no anchor hosts any more restarts it from the root; when no anchor answers, an expired deeper
+   * delegation gets a chance (its scope's anchors may still be up while the upper ones are not).
+   */
   private LookupResult walk(Alias alias, ResolveOptions options) {
     try {
-      return walk(alias, options, true);
+      return walk(alias, options, Start.Mode.FRESH);
     } catch (AnfException e) {
       if (e.code() == ErrorCode.UNKNOWN_SCOPE) {
-        return walk(alias, options, false);
+        return walkFromRoot(alias, options);
+      }
+      if (!e.code().isCallerError()
+          && start(alias, Start.Mode.ANY_AGE).labels() > start(alias, Start.Mode.FRESH).labels()) {
+        try {
+          return walk(alias, options, Start.Mode.ANY_AGE);
+        } catch (AnfException again) {
+          e.addSuppressed(again);
+        }
       }
       throw e;
     }
   }
 
-  private LookupResult walk(Alias alias, ResolveOptions options, boolean useCache) {
+  private LookupResult walkFromRoot(Alias alias, ResolveOptions options) {
+    return walk(alias, options, Start.Mode.ROOT);
+  }
+
+  private LookupResult walk(Alias alias, ResolveOptions options, Start.Mode mode) {
     Alias current = alias;
     List<PathStep> path = new ArrayList<>();
     List<org.anf.proto.v1.Alias> chain = new ArrayList<>();
-    Start start = start(current, useCache);
+    Set<Long> sealed = new java.util.HashSet<>();
+    Start start = start(current, mode);
     long scope = start.scope;
     int scopeLabels = start.labels;
     Alias scopeAlias = start.alias;
@@ -393,15 +499,17 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
               .setMaxStalenessMs(Math.max(0, options.maxStalenessMs()))
               .setScopeLabels(scopeLabels)
               .build();
+      List<String> addresses = addressesOf(scope);
       AnchorCaller.Answer a;
       try {
-        a = caller.lookup(addressesOf(scope), req);
+        a = caller.lookup(addresses, req);
       } catch (AnfException e) {
-        if (e.code() == ErrorCode.UNKNOWN_SCOPE && useCache && scope != 0) {
+        if (e.code() == ErrorCode.UNKNOWN_SCOPE && mode != Start.Mode.ROOT && scope != 0) {
           forgetDelegation(scopeAlias);
         }
         throw e;
       }
+      a = notBehind(a, addresses, req);
       LookupResult r = a.result();
       if (scope == 0 && r.getScopeId() != 0) {
         rootScopeId = r.getScopeId();
@@ -423,12 +531,18 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
       switch (r.getStatus()) {
         case LOOKUP_STATUS_DELEGATED -> {
           Delegation d = r.getDelegation();
-          learn(r.getScopeId(), d);
+          learn(r.getScopeId(), f.getLineageSeq(), r.getTtlSeconds(), d);
           Alias next = Alias.fromProto(r.getResolved()).concat(r.getRemainingList());
           current = current.opaque() != null ? next.withOpaque(current.opaque()) : next;
           scope = d.getChildScopeId();
           scopeAlias = Alias.fromProto(d.getChild());
           scopeLabels = scopeAlias.size();
+          if (sealed.contains(scope)) {
+            // The parent still delegates to a scope that is merging into it: transient.
+            throw new AnfException(
+                ErrorCode.UNAVAILABLE,
+                "scope " + scopeAlias + " is being merged into its parent; retry shortly");
+          }
         }
         case LOOKUP_STATUS_REDIRECTED -> {
           if (!r.hasRedirectTo()) {
@@ -438,9 +552,18 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
           if (current.opaque() != null) {
             next = next.withOpaque(current.opaque());
           }
-          chain.add(current.toProto());
-          current = next;
-          Start s = start(current, useCache);
+          if (next.text().equals(current.text())) {
+            // A sealed scope (merged into its parent) sends the same name back: ask the parent.
+            if (scope == 0 || scopeAlias.isRoot()) {
+              return finish(alias, r, path, chain, stale, age);
+            }
+            sealed.add(r.getScopeId());
+            forgetDelegation(scopeAlias);
+          } else {
+            chain.add(current.toProto());
+            current = next;
+          }
+          Start s = start(current, mode);
           scope = s.scope;
           scopeLabels = s.labels;
           scopeAlias = s.alias;
@@ -452,6 +575,31 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     }
     throw new AnfException(
         ErrorCode.INTERNAL, "walk of " + alias + " took more than " + MAX_HOPS + " hops");
+  }
+
+  /**
+   * An answer from an anchor that has not applied what this resolver's Watch already delivered for
+   * the scope is asked again of the leader, so that a resolver never goes back in time (a rename
+   * seen on the Watch is seen by the next resolve).
+   */
+  private AnchorCaller.Answer notBehind(
+      AnchorCaller.Answer a, List<String> addresses, LookupRequest req) {
+    LookupResult r = a.result();
+    if (req.getConsistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE
+        || !watches.behind(r.getScopeId(), r.getFreshness().getLineageSeq())) {
+      return a;
+    }
+    try {
+      return caller.lookup(
+          addresses,
+          req.toBuilder()
+              .setScopeId(r.getScopeId())
+              .setConsistency(org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE)
+              .build());
+    } catch (AnfException e) {
+      // No leader right now: the lagging answer it is (remember() will not cache it).
+      return a;
+    }
   }
 
   private LookupResult finish(
@@ -489,13 +637,23 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     return out;
   }
 
-  private record Start(long scope, int labels, Alias alias) {}
+  private record Start(long scope, int labels, Alias alias) {
+    enum Mode {
+      /** From the deepest delegation within its TTL. */
+      FRESH,
+      /** From the deepest delegation known, expired or not. */
+      ANY_AGE,
+      /** From the root, reading no cached delegation. */
+      ROOT
+    }
+  }
 
-  private Start start(Alias alias, boolean useCache) {
-    if (useCache) {
+  private Start start(Alias alias, Start.Mode mode) {
+    if (mode != Start.Mode.ROOT) {
+      long now = config.clock().millis();
       for (int k = alias.size(); k >= 1; k--) {
         CachedDelegation d = delegations.get(alias.prefix(k).text());
-        if (d != null) {
+        if (d != null && (mode == Start.Mode.ANY_AGE || now < d.getExpiresUnixMs())) {
           Alias child = Alias.fromProto(d.getDelegation().getChild());
           return new Start(d.getDelegation().getChildScopeId(), child.size(), child);
         }
@@ -504,19 +662,35 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     return new Start(0, 0, Alias.ROOT);
   }
 
-  private void learn(long parent, Delegation d) {
+  /**
+   * Keeps a delegation for the parent's cache TTL, and watches the parent from where it gave it: a
+   * structural entry there (a new or removed delegation, a split, a merge, an anchor change) drops
+   * every delegation it gave.
+   */
+  private void learn(long parent, long parentSeq, int ttlSeconds, Delegation d) {
     String key = d.getChild().getText();
+    long now = config.clock().millis();
+    int ttl = ttlSeconds > 0 ? ttlSeconds : DEFAULT_DELEGATION_TTL_SECONDS;
     CachedDelegation c =
         CachedDelegation.newBuilder()
             .setDelegation(d)
-            .setFetchedUnixMs(config.clock().millis())
+            .setFetchedUnixMs(now)
+            .setExpiresUnixMs(now + 1000L * ttl)
+            .setParentScopeId(parent)
+            .setParentLineageSeq(parentSeq)
             .build();
     CachedDelegation old = delegations.put(key, c);
     delegationsById.put(d.getChildScopeId(), c);
     delegationsFrom.computeIfAbsent(parent, k -> ConcurrentHashMap.newKeySet()).add(key);
+    watches.ensure(parent, addressesOf(parent), parentSeq);
     if (old == null || !old.getDelegation().equals(d)) {
       dirty.set(true);
     }
+  }
+
+  /** Whether a delegation for the scope at {@code child} is cached (expired or not). */
+  public boolean knowsDelegation(String child) {
+    return delegations.containsKey(Alias.parse(child).text());
   }
 
   private void forgetDelegation(Alias scopeAlias) {
@@ -579,7 +753,12 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     return r.toBuilder().clearPath().addPath(step).build();
   }
 
-  /** A plain DNS name: legacy DNS answers it if the fallback's policy allows the zone. */
+  /**
+   * A plain DNS name: legacy DNS answers it if the fallback's policy allows the zone. A name
+   * outside the allowed zones (no query sent) or an answer that fails required DNSSEC validation is
+   * a policy refusal, PRECONDITION_FAILED (gRPC FAILED_PRECONDITION), not a NOT_FOUND: the name may
+   * well exist. The fallback logs the one line per fallback; this counts it.
+   */
   private LookupResult legacy(String name) {
     Fallback fb = fallback;
     if (fb == null) {
@@ -588,7 +767,6 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     metrics.fallback();
     String dns = name.endsWith(".") ? name : name + ".";
     FallbackAnswer fa = fb.resolve(dns);
-    LOG.info("fallback {} -> {} ({})", dns, fa.outcome(), fa.detail());
     LookupResult.Builder b =
         LookupResult.newBuilder()
             .setAlias(org.anf.proto.v1.Alias.newBuilder().setText(name))
@@ -607,8 +785,24 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
         }
         b.setStatus(LookupStatus.LOOKUP_STATUS_DNS_FALLBACK).setRecord(rec);
       }
-      case NOT_FOUND, REFUSED_BY_POLICY, INSECURE ->
-          b.setStatus(LookupStatus.LOOKUP_STATUS_NOT_FOUND);
+      case NOT_FOUND -> b.setStatus(LookupStatus.LOOKUP_STATUS_NOT_FOUND);
+      case REFUSED_BY_POLICY ->
+          throw new AnfException(
+              ErrorCode.PRECONDITION_FAILED,
+              "legacy DNS refused by policy for " + dns + ": " + fa.detail(),
+              -1,
+              "name",
+              null);
+      case INSECURE ->
+          throw new AnfException(
+              ErrorCode.PRECONDITION_FAILED,
+              "legacy DNS answer for "
+                  + dns
+                  + " refused, DNSSEC validation required: "
+                  + fa.detail(),
+              -1,
+              "name",
+              null);
       case FAILED ->
           throw new AnfException(
               ErrorCode.UNAVAILABLE, "legacy DNS did not answer for " + dns + ": " + fa.detail());
@@ -619,12 +813,15 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
   }
 
   private void onEntry(long scope, LineageEntry e) {
+    List<String> through = cache.keysThrough(scope);
     if (cache.invalidateScope(scope) > 0) {
       dirty.set(true);
     }
     boolean structural = false;
+    boolean revocation = false;
     for (EffectItem it : e.getEffect().getItemsList()) {
       if (it.getKind() == EffectKind.EFFECT_KIND_REVOKED) {
+        revocation = true;
         if (it.hasAlias() && !it.getAlias().getText().isEmpty()) {
           revoked.add(it.getAlias().getText());
         }
@@ -650,12 +847,46 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     if (structural) {
       dropDelegationsFrom(scope);
     }
+    if (revocation && !through.isEmpty()) {
+      refresh(through);
+    }
     for (BiConsumer<Long, LineageEntry> l : entryListeners) {
       try {
         l.accept(scope, e);
       } catch (RuntimeException ex) {
         LOG.warn("lineage listener failed on scope {}: {}", Long.toHexString(scope), ex.toString());
       }
+    }
+  }
+
+  /**
+   * Asks again, now, the answers a revocation may have changed: a revoked device or UID then
+   * answers REVOKED from the cache (and after a restart with every anchor down, from the persisted
+   * file) even if nobody asked for it between the revocation and the outage. A revocation of a
+   * device hash names neither alias nor UID, so the answers themselves are the only way to learn
+   * it.
+   */
+  private void refresh(List<String> keys) {
+    ResolveOptions linear =
+        new ResolveOptions(org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE, 0, false);
+    try {
+      refresher.execute(
+          () -> {
+            for (String k : keys) {
+              try {
+                long now = config.clock().millis();
+                LookupResult r =
+                    Uid.looksLikeUid(k)
+                        ? walkUid(Uid.parse(k), linear)
+                        : walk(Alias.parse(k), linear);
+                remember(k, r, now);
+              } catch (AnfException ex) {
+                LOG.debug("refresh of {} after a revocation failed: {}", k, ex.getMessage());
+              }
+            }
+          });
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      // Closing: the file keeps the invalidated answers, asked again at the next start.
     }
   }
 
@@ -669,6 +900,20 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
       delegations.put(d.getDelegation().getChild().getText(), d);
       delegationsById.put(d.getDelegation().getChildScopeId(), d);
     }
+    // Loaded delegations are watched like fresh ones: each parent from the position it gave them
+    // at, so that an entry committed while this resolver was down drops them.
+    Map<Long, Long> parents = new java.util.HashMap<>();
+    for (CachedDelegation d : c.getDelegationsList()) {
+      long parent = d.getParentScopeId() != 0 ? d.getParentScopeId() : parentOf(d);
+      if (parent == 0) {
+        continue;
+      }
+      delegationsFrom
+          .computeIfAbsent(parent, k -> ConcurrentHashMap.newKeySet())
+          .add(d.getDelegation().getChild().getText());
+      parents.merge(parent, d.getParentLineageSeq(), Math::min);
+    }
+    parents.forEach((parent, seq) -> watches.ensure(parent, addressesOf(parent), seq));
     for (CachedAnswer a : c.getAnswersList()) {
       cache.put(
           AnswerCache.Entry.of(
@@ -681,6 +926,18 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
         c.getAnswersCount(),
         c.getDelegationsCount(),
         c.getRevokedCount());
+  }
+
+  /** A delegation's parent in a file written before parents were kept: the deepest one above. */
+  private long parentOf(CachedDelegation d) {
+    Alias child = Alias.fromProto(d.getDelegation().getChild());
+    for (int k = child.size() - 1; k >= 1; k--) {
+      CachedDelegation up = delegations.get(child.prefix(k).text());
+      if (up != null) {
+        return up.getDelegation().getChildScopeId();
+      }
+    }
+    return rootScopeId;
   }
 
   /** Writes the cache now if it changed (also done every {@code persistEvery} and on close). */
@@ -722,6 +979,7 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
   @Override
   public void close() {
     watches.close();
+    refresher.shutdownNow();
     timer.shutdownNow();
     persistQuietly();
     caller.close();

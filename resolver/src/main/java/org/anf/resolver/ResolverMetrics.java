@@ -10,7 +10,10 @@ import java.util.Map;
 import java.util.function.Supplier;
 import org.anf.proto.v1.LookupStatus;
 
-/** The resolver's meters: resolves by status, cache hits and misses, stale answers, fallbacks. */
+/**
+ * The resolver's meters: resolves by status, cache hits and misses and their ratio, stale answers
+ * served, fallbacks to legacy DNS, walk latency.
+ */
 final class ResolverMetrics {
   private final Map<LookupStatus, Counter> resolves = new EnumMap<>(LookupStatus.class);
   private final Counter hits;
@@ -51,6 +54,10 @@ final class ResolverMetrics {
             .description("Time to walk a name through the anchors (cache misses)")
             .publishPercentiles(0.5, 0.99)
             .register(r);
+    Gauge.builder("anf.resolver.cache.hit.ratio", this, ResolverMetrics::hitRatio)
+        .description("Share of resolves answered from the cache since start, 0..1")
+        .strongReference(true)
+        .register(r);
     Gauge.builder("anf.resolver.cache.entries", cacheSize).register(r);
     Gauge.builder("anf.resolver.watched.scopes", watched).register(r);
   }

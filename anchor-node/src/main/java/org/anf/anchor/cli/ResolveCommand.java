@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import org.anf.lineage.error.AnfException;
+import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.uid.Uid;
 import org.anf.proto.v1.Attribute;
 import org.anf.proto.v1.Consistency;
@@ -15,6 +16,7 @@ import org.anf.proto.v1.PathStep;
 import org.anf.resolver.AnfResolver;
 import org.anf.resolver.ResolveOptions;
 import org.anf.resolver.ResolverConfig;
+import org.anf.resolver.transport.GrpcErrors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,7 +31,11 @@ import picocli.CommandLine.Spec;
       "Resolve an alias (or a uid:) by walking it scope by scope from the root anchors at"
           + " --server, and print the answer with its freshness.",
       "Exit status: 0 found (EXACT, REDIRECTED, DNS_FALLBACK), 1 not found (NOT_FOUND, PARTIAL,"
-          + " REVOKED), 2 usage or input error, 3 unavailable."
+          + " REVOKED), 2 usage or input error (a bad alias, a name legacy DNS may not be asked"
+          + " for), 3 unavailable (no anchor answered and nothing cached), 4 internal error (a"
+          + " bug or corrupt state: neither an answer nor the input's fault).",
+      "With --json an error is printed as one object too: {\"alias\", \"error\": {\"code\","
+          + " \"grpcCode\", \"message\", \"position\", \"field\"}}."
     })
 public final class ResolveCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
@@ -47,8 +53,15 @@ public final class ResolveCommand implements java.util.concurrent.Callable<Integ
       defaultValue = "bounded:5000")
   String consistency = "bounded:5000";
 
-  @Option(names = "--trace", description = "Print each step of the walk, like dig +trace.")
+  @Option(
+      names = "--trace",
+      description =
+          "Walk from the root asking every scope (no cached delegation) and print each step, like"
+              + " dig +trace.")
   boolean trace;
+
+  /** Exit status for an internal error (a bug, corrupt state): not 1, which means not found. */
+  static final int INTERNAL_ERROR = 4;
 
   static ResolveOptions options(String c) {
     String s = c.toLowerCase(Locale.ROOT).strip();
@@ -77,18 +90,24 @@ public final class ResolveCommand implements java.util.concurrent.Callable<Integ
 
   @Override
   public Integer call() {
-    ResolveOptions o = options(consistency).withTrace(trace);
-    ResolverConfig cfg =
-        ResolverConfig.of(List.of(opts.server))
-            .withTimeouts(
-                Duration.ofSeconds(Math.max(1, opts.timeoutSeconds)),
-                Duration.ofMillis(50),
-                Duration.ofSeconds(5));
-    LookupResult r;
-    try (AnfResolver resolver = new AnfResolver(cfg)) {
-      r = resolver.resolve(name, o);
-    }
     PrintWriter out = spec.commandLine().getOut();
+    LookupResult r;
+    try {
+      ResolveOptions o = options(consistency).withTrace(trace);
+      ResolverConfig cfg =
+          ResolverConfig.of(List.of(opts.server))
+              .withTimeouts(
+                  Duration.ofSeconds(Math.max(1, opts.timeoutSeconds)),
+                  Duration.ofMillis(50),
+                  Duration.ofSeconds(5));
+      try (AnfResolver resolver = new AnfResolver(cfg)) {
+        r = resolver.resolve(name, o);
+      }
+    } catch (AnfException e) {
+      return error(out, e);
+    } catch (RuntimeException e) {
+      return error(out, new AnfException(ErrorCode.INTERNAL, "internal error: " + e, -1, null, e));
+    }
     if (opts.json) {
       out.println(json(r));
     } else {
@@ -101,6 +120,38 @@ public final class ResolveCommand implements java.util.concurrent.Callable<Integ
       case LOOKUP_STATUS_EXACT, LOOKUP_STATUS_REDIRECTED, LOOKUP_STATUS_DNS_FALLBACK -> Anf.OK;
       default -> Anf.NOT_FOUND;
     };
+  }
+
+  /** One line on stderr, or with --json one object on stdout; the exit status for the code. */
+  private int error(PrintWriter out, AnfException e) {
+    if (opts.json) {
+      out.println(errorJson(name, e));
+    } else {
+      spec.commandLine().getErr().println("anf: " + e.getMessage());
+    }
+    return exitCode(e.code());
+  }
+
+  static int exitCode(ErrorCode code) {
+    return switch (code) {
+      case NOT_FOUND, UNKNOWN_SCOPE -> Anf.NOT_FOUND;
+      case UNAVAILABLE, TIMEOUT -> Anf.UNAVAILABLE;
+      case INTERNAL, CORRUPTION -> INTERNAL_ERROR;
+      default -> Anf.USAGE;
+    };
+  }
+
+  static Json errorJson(String name, AnfException e) {
+    return Json.obj()
+        .put("alias", name)
+        .put(
+            "error",
+            Json.obj()
+                .put("code", e.code().name())
+                .put("grpcCode", GrpcErrors.code(e.code()).name())
+                .put("message", String.valueOf(e.getMessage()))
+                .put("position", e.position() >= 0 ? e.position() : null)
+                .put("field", e.field()));
   }
 
   static String status(LookupStatus s) {

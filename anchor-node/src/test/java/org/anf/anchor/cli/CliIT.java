@@ -2,6 +2,10 @@ package org.anf.anchor.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -12,6 +16,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.anf.anchor.dev.DevFabric;
+import org.anf.lineage.error.ErrorCode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,21 +63,63 @@ class CliIT {
     return new Run(code, out.toString(), err.toString());
   }
 
+  private static JsonObject parse(Run run) {
+    String out = run.out().strip();
+    assertThat(out).as("one JSON object on stdout; stderr: %s", run.err()).doesNotContain("\n");
+    return JsonParser.parseString(out).getAsJsonObject();
+  }
+
   @Test
   void resolvePrintsTheJsonContractTraceAndExitCodes() {
-    Run bind = anf("bind", "svc@demo/web", "--endpoint", "10.9.9.9:443");
+    Run bind = anf("bind", "svc@demo/web", "--endpoint", "10.9.9.9:443", "--attr", "env=prod");
     assertThat(bind.code()).as(bind.err()).isZero();
     String uid = bind.out().strip();
 
+    // Every field of the contract (ARCHITECTURE.md, CLI contract), by name and type.
     Run json = anf("resolve", "svc@demo/web", "--json");
     assertThat(json.code()).as(json.err()).isZero();
-    assertThat(json.out())
-        .contains("\"alias\":\"svc@demo/web\"")
-        .contains("\"uid\":\"" + uid + "\"")
-        .contains("\"status\":\"EXACT\"")
-        .contains("\"stale\":false")
-        .contains("\"endpoints\":[\"10.9.9.9:443\"]")
-        .contains("\"path\":[{\"scope\":\"(root)\"");
+    JsonObject o = parse(json);
+    assertThat(o.keySet())
+        .contains(
+            "alias",
+            "uid",
+            "status",
+            "canonicalAlias",
+            "resolved",
+            "remaining",
+            "stale",
+            "provisional",
+            "ageMs",
+            "lineageSeq",
+            "path",
+            "record");
+    assertThat(o.get("alias").getAsString()).isEqualTo("svc@demo/web");
+    assertThat(o.get("uid").getAsString()).isEqualTo(uid);
+    assertThat(o.get("status").getAsString()).isEqualTo("EXACT");
+    assertThat(o.get("canonicalAlias").getAsString()).isEqualTo("svc@demo/web");
+    assertThat(o.get("resolved").isJsonNull() || o.get("resolved").isJsonPrimitive()).isTrue();
+    assertThat(o.get("remaining").getAsJsonArray()).isEmpty();
+    assertThat(o.get("stale").getAsBoolean()).isFalse();
+    assertThat(o.get("provisional").getAsBoolean()).isFalse();
+    assertThat(o.get("ageMs").getAsLong()).isNotNegative();
+    assertThat(o.get("lineageSeq").getAsLong()).isPositive();
+    JsonArray path = o.get("path").getAsJsonArray();
+    List<String> scopes = new ArrayList<>();
+    for (JsonElement e : path) {
+      JsonObject step = e.getAsJsonObject();
+      scopes.add(step.get("scope").getAsString());
+      assertThat(step.get("anchor").getAsString()).isIn("a1", "a2", "a3");
+      assertThat(step.get("lineageSeq").getAsLong()).isPositive();
+    }
+    assertThat(scopes).containsExactly("(root)", "svc", "svc@demo");
+    JsonObject record = o.get("record").getAsJsonObject();
+    assertThat(record.get("kind").getAsString()).isNotEmpty();
+    assertThat(record.get("endpoints").getAsJsonArray())
+        .extracting(JsonElement::getAsString)
+        .containsExactly("10.9.9.9:443");
+    assertThat(record.get("attributes").getAsJsonObject().get("env").getAsString())
+        .isEqualTo("prod");
+    assertThat(record.get("ttlSeconds").getAsLong()).isNotNegative();
 
     Run trace = anf("resolve", "svc@demo/web", "--trace", "--consistency", "linearizable");
     assertThat(trace.code()).isZero();
@@ -81,18 +128,60 @@ class CliIT {
     Run missing = anf("resolve", "svc@demo/none");
     assertThat(missing.code()).isEqualTo(Anf.NOT_FOUND);
     assertThat(missing.out()).contains("NOT_FOUND");
+    JsonObject none = parse(anf("resolve", "svc@demo/none", "--json"));
+    assertThat(none.get("status").getAsString()).isEqualTo("NOT_FOUND");
+    assertThat(none.get("uid").isJsonNull()).isTrue();
+    assertThat(none.get("record").isJsonNull()).isTrue();
+
+    Run rename = anf("rename", "svc@demo/web", "svc@demo/web2");
+    assertThat(rename.code()).as(rename.err()).isZero();
+    Run redirected = anf("resolve", "svc@demo/web", "--json", "--consistency", "linearizable");
+    assertThat(redirected.code()).as(redirected.err()).isZero();
+    JsonObject moved = parse(redirected);
+    assertThat(moved.get("status").getAsString()).isEqualTo("REDIRECTED");
+    assertThat(moved.get("uid").getAsString()).isEqualTo(uid);
+    assertThat(moved.get("canonicalAlias").getAsString()).isEqualTo("svc@demo/web2");
 
     Run bad = anf("resolve", "svc@@x");
     assertThat(bad.code()).isEqualTo(Anf.USAGE);
     assertThat(bad.err().strip()).startsWith("anf: 'svc@@x' at position 4").doesNotContain("\n");
 
+    // Errors under --json are one object too, with the same exit status.
+    Run badJson = anf("resolve", "svc@@x", "--json");
+    assertThat(badJson.code()).isEqualTo(Anf.USAGE);
+    JsonObject badErr = parse(badJson);
+    assertThat(badErr.get("alias").getAsString()).isEqualTo("svc@@x");
+    JsonObject err = badErr.get("error").getAsJsonObject();
+    assertThat(err.get("code").getAsString()).isEqualTo("ALIAS_SYNTAX");
+    assertThat(err.get("grpcCode").getAsString()).isEqualTo("INVALID_ARGUMENT");
+    assertThat(err.get("message").getAsString()).contains("position 4");
+    assertThat(err.get("position").getAsInt()).isEqualTo(4);
+
     Run badLevel = anf("resolve", "svc@demo/web", "--consistency", "sometimes");
     assertThat(badLevel.code()).isEqualTo(Anf.USAGE);
     assertThat(badLevel.err()).contains("--consistency");
+    Run badLevelJson = anf("resolve", "svc@demo/web", "--consistency", "sometimes", "--json");
+    assertThat(badLevelJson.code()).isEqualTo(Anf.USAGE);
+    assertThat(parse(badLevelJson).get("error").getAsJsonObject().get("field").getAsString())
+        .isEqualTo("--consistency");
 
     Run down = anf("resolve", "svc@demo/web", "--server=127.0.0.1:1", "--timeout", "2");
     assertThat(down.code()).isEqualTo(Anf.UNAVAILABLE);
     assertThat(down.err()).contains("no anchor");
+    Run downJson =
+        anf("resolve", "svc@demo/web", "--server=127.0.0.1:1", "--timeout", "2", "--json");
+    assertThat(downJson.code()).isEqualTo(Anf.UNAVAILABLE);
+    JsonObject downErr = parse(downJson).get("error").getAsJsonObject();
+    assertThat(downErr.get("code").getAsString()).isEqualTo("UNAVAILABLE");
+    assertThat(downErr.get("grpcCode").getAsString()).isEqualTo("UNAVAILABLE");
+    assertThat(downErr.get("position").isJsonNull()).isTrue();
+
+    // Internal errors are not "not found" (1): their own status, documented in --help.
+    assertThat(ResolveCommand.exitCode(ErrorCode.INTERNAL)).isEqualTo(4);
+    assertThat(ResolveCommand.exitCode(ErrorCode.CORRUPTION)).isEqualTo(4);
+    assertThat(ResolveCommand.exitCode(ErrorCode.TIMEOUT)).isEqualTo(Anf.UNAVAILABLE);
+    assertThat(ResolveCommand.exitCode(ErrorCode.PRECONDITION_FAILED)).isEqualTo(Anf.USAGE);
+    assertThat(anf("resolve", "--help").out().replaceAll("\\s+", " ")).contains("4 internal error");
   }
 
   @Test

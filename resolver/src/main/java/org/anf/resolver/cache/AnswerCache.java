@@ -97,6 +97,12 @@ public final class AnswerCache {
     return n;
   }
 
+  /** The keys of the answers whose walk passed through {@code scope}. */
+  public java.util.List<String> keysThrough(long scope) {
+    Set<String> keys = byScope.get(scope);
+    return keys == null ? java.util.List.of() : java.util.List.copyOf(keys);
+  }
+
   public void remove(String key) {
     entries.remove(key);
   }

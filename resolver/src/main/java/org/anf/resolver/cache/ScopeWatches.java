@@ -132,10 +132,10 @@ public final class ScopeWatches implements AutoCloseable {
       List<String> a = w.addresses;
       address = a.get(Math.floorMod(w.next++, a.size()));
     }
+    // Live only once an event shows the stream is connected: from a known position the first event
+    // re-delivers that entry at once; from 0 (position unknown) the first new entry does. Until
+    // then, answers through the scope are not coherent and are asked again.
     long from = w.seq;
-    if (from == 0) {
-      w.live = true;
-    }
     WatchRequest req = WatchRequest.newBuilder().setScopeId(w.scope).setFromSeq(from).build();
     AnchorServiceGrpc.newStub(channels.apply(address))
         .watch(
@@ -151,15 +151,16 @@ public final class ScopeWatches implements AutoCloseable {
               @Override
               public void onNext(WatchEvent ev) {
                 LineageEntry e = ev.getEntry();
-                // The first event re-delivers the entry the cache knows: the stream is live.
-                w.live = true;
                 synchronized (w) {
                   w.failures = 0;
                 }
+                // The position moves before the listener invalidates and live is set after, so no
+                // answer older than this entry counts as coherent in between.
                 if (e.getSeq() > w.seq) {
                   w.seq = e.getSeq();
                   listener.entry(w.scope, e);
                 }
+                w.live = true;
               }
 
               @Override

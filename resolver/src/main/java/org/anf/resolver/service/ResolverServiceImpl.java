@@ -6,14 +6,21 @@ import io.grpc.stub.StreamObserver;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.proto.v1.AliasEvent;
 import org.anf.proto.v1.Consistency;
+import org.anf.proto.v1.EffectItem;
+import org.anf.proto.v1.ErrorDetail;
 import org.anf.proto.v1.LineageEntry;
 import org.anf.proto.v1.LookupResult;
 import org.anf.proto.v1.PathStep;
+import org.anf.proto.v1.ResolveBatchError;
 import org.anf.proto.v1.ResolveBatchRequest;
 import org.anf.proto.v1.ResolveBatchResponse;
 import org.anf.proto.v1.ResolveRequest;
@@ -50,6 +57,15 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
           64,
           r -> {
             Thread t = new Thread(r, "anf-resolve");
+            t.setDaemon(true);
+            return t;
+          });
+
+  /** Retries of WatchAlias re-resolves. */
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "anf-watch-alias-timer");
             t.setDaemon(true);
             return t;
           });
@@ -110,117 +126,224 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
       return;
     }
     ResolveBatchResponse.Builder b = ResolveBatchResponse.newBuilder();
-    for (ResolveRequest r : req.getRequestsList()) {
+    for (int i = 0; i < req.getRequestsCount(); i++) {
+      ResolveRequest r = req.getRequests(i);
       try {
         b.addResults(resolver.resolve(r.getName(), options(r)));
       } catch (AnfException e) {
-        b.addResults(
-            LookupResult.newBuilder()
-                .setStatus(org.anf.proto.v1.LookupStatus.LOOKUP_STATUS_UNSPECIFIED)
-                .setDetail(e.code() + ": " + e.getMessage()));
+        addError(b, i, e);
+      } catch (RuntimeException e) {
+        LOG.error("ResolveBatch {} failed", r.getName(), e);
+        addError(b, i, new AnfException(ErrorCode.INTERNAL, "resolver failed: " + e, e));
       }
     }
     out.onNext(b.build());
     out.onCompleted();
   }
 
+  /** A name of a batch with no answer: as the proto says, UNSPECIFIED here and why in errors. */
+  private static void addError(ResolveBatchResponse.Builder b, int index, AnfException e) {
+    Status.Code code = GrpcErrors.code(e.code());
+    String message = String.valueOf(e.getMessage());
+    b.addResults(
+        LookupResult.newBuilder()
+            .setStatus(org.anf.proto.v1.LookupStatus.LOOKUP_STATUS_UNSPECIFIED)
+            .setDetail(code + ": " + message));
+    ErrorDetail.Builder d =
+        ErrorDetail.newBuilder().setCode(e.code().name()).setPosition(e.position());
+    if (e.field() != null) {
+      d.setField(e.field());
+    }
+    b.addErrors(
+        ResolveBatchError.newBuilder()
+            .setIndex(index)
+            .setStatus(code.name())
+            .setMessage(message)
+            .setDetail(d));
+  }
+
   /**
-   * Sends what the name resolves to now, then an event for every lineage entry of a scope on its
-   * path that changes the answer (a rename, a move, a revocation), following it wherever it goes.
+   * Sends what the name resolves to now, then an event for every lineage entry that changes the
+   * answer (a rename, a move, a revocation), following it wherever it goes: entries of any scope on
+   * the current answer's path, and entries naming the alias, its current name or its UID in any
+   * watched scope (a move into another scope commits there too).
    */
   @Override
   public void watchAlias(WatchAliasRequest req, StreamObserver<AliasEvent> out) {
     // gRPC takes the cancel handler only before this method returns: set it here, then go on in
     // the pool (the first resolve may wait on anchors).
-    ServerCallStreamObserver<AliasEvent> call = (ServerCallStreamObserver<AliasEvent>) out;
-    Object lock = new Object();
-    boolean[] done = {false};
-    java.util.concurrent.atomic.AtomicReference<BiConsumer<Long, LineageEntry>> registered =
-        new java.util.concurrent.atomic.AtomicReference<>();
-    call.setOnCancelHandler(
-        () -> {
-          synchronized (lock) {
-            done[0] = true;
-          }
-          BiConsumer<Long, LineageEntry> l = registered.getAndSet(null);
-          if (l != null) {
-            resolver.removeLineageListener(l);
-          }
-        });
-    blocking.execute(() -> watchAliasSlow(req, out, lock, done, registered));
+    AliasWatch w = new AliasWatch(req.getName(), (ServerCallStreamObserver<AliasEvent>) out);
+    w.out.setOnCancelHandler(w::cancel);
+    blocking.execute(w::start);
   }
 
-  private void watchAliasSlow(
-      WatchAliasRequest req,
-      StreamObserver<AliasEvent> out,
-      Object lock,
-      boolean[] done,
-      java.util.concurrent.atomic.AtomicReference<BiConsumer<Long, LineageEntry>> registered) {
-    String name = req.getName();
-    ResolveOptions linear = new ResolveOptions(Consistency.CONSISTENCY_LINEARIZABLE, 0, false);
-    LookupResult first;
-    try {
-      first = resolver.resolve(name, linear);
-    } catch (AnfException e) {
-      out.onError(GrpcErrors.toStatus(e));
-      return;
+  private static final ResolveOptions LINEAR =
+      new ResolveOptions(Consistency.CONSISTENCY_LINEARIZABLE, 0, false);
+
+  /**
+   * One WatchAlias call. Entries are checked one at a time (the newest pending one is re-resolved;
+   * entries that pile up meanwhile coalesce) and a failed re-resolve is retried on a timer, so no
+   * thread sleeps and cancellation never waits for anything.
+   */
+  private final class AliasWatch {
+    static final int MAX_ATTEMPTS = 30;
+
+    final String name;
+    final ServerCallStreamObserver<AliasEvent> out;
+    final AtomicBoolean done = new AtomicBoolean();
+    final AtomicBoolean running = new AtomicBoolean(true);
+    final AtomicReference<@Nullable LineageEntry> pending = new AtomicReference<>();
+    final BiConsumer<Long, LineageEntry> listener = this::onEntry;
+    volatile @Nullable LookupResult last;
+    int attempts; // only touched by the one check running
+
+    AliasWatch(String name, ServerCallStreamObserver<AliasEvent> out) {
+      this.name = name;
+      this.out = out;
     }
-    LookupResult[] last = {first};
-    BiConsumer<Long, LineageEntry> listener =
-        (scope, entry) -> {
-          if (!onPath(last[0], scope)) {
-            return;
-          }
-          watchers.execute(
-              () -> {
-                synchronized (lock) {
-                  if (done[0]) {
-                    return;
-                  }
-                  LookupResult now = null;
-                  // A linearizable read can fail while a group elects a leader: keep trying, so
-                  // that the entry that changed the answer is not lost to a transient error.
-                  for (int attempt = 0; now == null && !done[0]; attempt++) {
-                    try {
-                      now = resolver.resolve(name, linear);
-                    } catch (AnfException e) {
-                      if (attempt >= 30) {
-                        LOG.warn(
-                            "WatchAlias {}: giving up on entry {}: {}",
-                            name,
-                            entry.getSeq(),
-                            e.getMessage());
-                        return;
-                      }
-                      try {
-                        Thread.sleep(Math.min(2000, 50L << Math.min(attempt, 6)));
-                      } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        return;
-                      }
-                    }
-                  }
-                  if (now == null) {
-                    return;
-                  }
-                  if (changed(last[0], now)) {
-                    last[0] = now;
-                    out.onNext(AliasEvent.newBuilder().setResult(now).setEntry(entry).build());
-                  }
-                }
-              });
-        };
-    registered.set(listener);
-    resolver.onLineage(listener);
-    synchronized (lock) {
-      if (done[0]) {
+
+    void start() {
+      // Listening before the first resolve: an entry committed meanwhile is checked after it.
+      resolver.onLineage(listener);
+      if (done.get()) {
         resolver.removeLineageListener(listener);
         return;
       }
+      LookupResult first;
+      try {
+        first = resolver.resolve(name, LINEAR);
+      } catch (AnfException e) {
+        fail(GrpcErrors.toStatus(e));
+        return;
+      } catch (RuntimeException e) {
+        LOG.error("WatchAlias {} failed", name, e);
+        fail(Status.INTERNAL.withDescription("resolver failed: " + e).asRuntimeException());
+        return;
+      }
+      last = first;
+      send(AliasEvent.newBuilder().setResult(first).build());
+      // Started with running set, so that entries seen before the first answer wait for it.
+      check();
     }
-    synchronized (lock) {
-      out.onNext(AliasEvent.newBuilder().setResult(first).build());
+
+    void onEntry(long scope, LineageEntry e) {
+      LookupResult l = last;
+      if (done.get() || (l != null && !concerns(l, scope, e))) {
+        return;
+      }
+      pending.set(e);
+      if (running.compareAndSet(false, true)) {
+        submit(0);
+      }
     }
+
+    void submit(long delayMs) {
+      try {
+        if (delayMs == 0) {
+          watchers.execute(this::check);
+        } else {
+          java.util.concurrent.Future<?> unused =
+              timer.schedule(() -> submit(0), delayMs, TimeUnit.MILLISECONDS);
+        }
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        cancel();
+      }
+    }
+
+    /** Re-resolves for the newest pending entry until none is left; runs one at a time. */
+    void check() {
+      while (!done.get()) {
+        LineageEntry e = pending.getAndSet(null);
+        if (e == null) {
+          running.set(false);
+          // An entry that came after the getAndSet and before running was cleared is ours.
+          if (pending.get() == null || !running.compareAndSet(false, true)) {
+            return;
+          }
+          continue;
+        }
+        LookupResult now;
+        try {
+          now = resolver.resolve(name, LINEAR);
+          attempts = 0;
+        } catch (AnfException ex) {
+          // A linearizable read fails while a group elects a leader: try again later, so the
+          // entry that changed the answer is not lost to a transient error.
+          pending.compareAndSet(null, e);
+          if (++attempts >= MAX_ATTEMPTS) {
+            fail(
+                Status.UNAVAILABLE
+                    .withDescription(
+                        "cannot re-resolve "
+                            + name
+                            + " after lineage entry "
+                            + e.getSeq()
+                            + " ("
+                            + ex.getMessage()
+                            + "); watch again")
+                    .asRuntimeException());
+            return;
+          }
+          submit(Math.min(2000, 50L << Math.min(attempts, 6)));
+          return;
+        } catch (RuntimeException ex) {
+          LOG.error("WatchAlias {} failed", name, ex);
+          fail(Status.INTERNAL.withDescription("resolver failed: " + ex).asRuntimeException());
+          return;
+        }
+        LookupResult before = last;
+        if (before == null || changed(before, now)) {
+          last = now;
+          send(AliasEvent.newBuilder().setResult(now).setEntry(e).build());
+        }
+      }
+    }
+
+    void send(AliasEvent ev) {
+      synchronized (this) {
+        if (!done.get() && !out.isCancelled()) {
+          out.onNext(ev);
+        }
+      }
+    }
+
+    void fail(io.grpc.StatusRuntimeException s) {
+      if (done.getAndSet(true)) {
+        return;
+      }
+      resolver.removeLineageListener(listener);
+      synchronized (this) {
+        if (!out.isCancelled()) {
+          out.onError(s);
+        }
+      }
+    }
+
+    /** The client went away: never blocks (the check in flight sees done and stops). */
+    void cancel() {
+      done.set(true);
+      resolver.removeLineageListener(listener);
+    }
+  }
+
+  /** Whether an entry of {@code scope} may change what {@code r} says. */
+  static boolean concerns(LookupResult r, long scope, LineageEntry e) {
+    if (onPath(r, scope)) {
+      return true;
+    }
+    for (EffectItem it : e.getEffect().getItemsList()) {
+      if (it.hasUid() && r.hasUid() && it.getUid().equals(r.getUid())) {
+        return true;
+      }
+      if (it.hasAlias()) {
+        String a = it.getAlias().getText();
+        if (!a.isEmpty()
+            && (a.equals(r.getAlias().getText()) || a.equals(r.getCanonicalAlias().getText()))) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private static boolean onPath(LookupResult r, long scope) {
@@ -246,5 +369,6 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
   public void close() {
     blocking.shutdownNow();
     watchers.shutdownNow();
+    timer.shutdownNow();
   }
 }
