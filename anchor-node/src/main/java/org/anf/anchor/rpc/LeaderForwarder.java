@@ -95,6 +95,17 @@ final class LeaderForwarder implements AutoCloseable {
                     .intercept(markForwarded())
                     .build());
     CompletableFuture<List<MutationReply>> f = new CompletableFuture<>();
+    // A batch carries the writes of many clients: it must not be cancelled with the server call
+    // (or the batch callback) whose context happens to be current when it is sent.
+    Context.ROOT.run(() -> send(ch, scopeId, mutations, f));
+    return f;
+  }
+
+  private static void send(
+      ManagedChannel ch,
+      long scopeId,
+      List<SignedMutation> mutations,
+      CompletableFuture<List<MutationReply>> f) {
     MutationServiceGrpc.newStub(ch)
         .withDeadlineAfter(30, TimeUnit.SECONDS)
         .submitBatch(
@@ -123,7 +134,6 @@ final class LeaderForwarder implements AutoCloseable {
               @Override
               public void onCompleted() {}
             });
-    return f;
   }
 
   private static ClientInterceptor markForwarded() {
