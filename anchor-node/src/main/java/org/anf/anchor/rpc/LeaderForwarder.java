@@ -95,6 +95,17 @@ final class LeaderForwarder implements AutoCloseable {
                     .intercept(markForwarded())
                     .build());
     CompletableFuture<List<MutationReply>> f = new CompletableFuture<>();
+    // A batch is sent from whichever thread fills it, often inside an earlier Submit's call (its
+    // reply's callback): outside that call's Context, or the batch would be cancelled with it.
+    Context.ROOT.run(() -> send(ch, scopeId, mutations, f));
+    return f;
+  }
+
+  private static void send(
+      ManagedChannel ch,
+      long scopeId,
+      List<SignedMutation> mutations,
+      CompletableFuture<List<MutationReply>> f) {
     MutationServiceGrpc.newStub(ch)
         .withDeadlineAfter(30, TimeUnit.SECONDS)
         .submitBatch(
@@ -123,7 +134,6 @@ final class LeaderForwarder implements AutoCloseable {
               @Override
               public void onCompleted() {}
             });
-    return f;
   }
 
   private static ClientInterceptor markForwarded() {
