@@ -575,9 +575,12 @@ public final class Coordinator {
   // --- helpers --------------------------------------------------------------------------------
 
   private <T> T read(long scope, java.util.function.Function<ScopeState, T> reader) {
-    if (groups.hosts(scope)) {
-      // A request may follow one answered through another anchor of the group (a scope created
-      // or changed a moment ago): this replica may not have applied it yet.
+    ScopeStateMachine hosted = registry.get(scope);
+    if ((hosted == null || !hosted.store().read(() -> hosted.state().exists()))
+        && groups.hosts(scope)) {
+      // A request may follow one answered through another anchor of the group: a scope created
+      // (split off) a moment ago whose genesis this replica has not applied yet. Every other read
+      // here is only a pre-check that the scope's own state machine repeats.
       barrier(scope);
     }
     ScopeStateMachine sm = registry.get(scope);
