@@ -139,7 +139,10 @@ public final class Coordinator {
       if (done != null) {
         return done;
       }
-      checkMovedChildren(source, from, request.getPublicKey().toByteArray());
+      byte[] requester = request.getPublicKey().toByteArray();
+      requireRight(source, requester, Right.RIGHT_MOVE);
+      requireRight(dest, requester, Right.RIGHT_MOVE);
+      checkMovedChildren(source, from, requester);
       NodeGateway gw = new NodeGateway(groups, registry);
       try {
         protocol(gw, request).move(txn, source, from, dest, to);
@@ -177,6 +180,7 @@ public final class Coordinator {
       if (done != null) {
         return done;
       }
+      requireRight(scope, request.getPublicKey().toByteArray(), Right.RIGHT_SPLIT);
       NodeGateway gw = new NodeGateway(groups, registry);
       List<Long> ids;
       try {
@@ -222,6 +226,14 @@ public final class Coordinator {
       if (done != null) {
         return done;
       }
+      byte[] requester = request.getPublicKey().toByteArray();
+      requireRight(parent, requester, Right.RIGHT_MERGE);
+      if (!childMeta.getPolicy().getParentMayReclaim()) {
+        // The ENS-fuse rule: without the child's consent in its policy, only a key holding MERGE
+        // in the child itself takes it back.
+        requireRight(
+            child, requester, Right.RIGHT_MERGE, "parent_may_reclaim is false in its policy");
+      }
       NodeGateway gw = new NodeGateway(groups, registry);
       try {
         protocol(gw, request).merge(txn, parent, child, childAlias);
@@ -248,7 +260,10 @@ public final class Coordinator {
    */
   private StructureResponse abortedOrThrow(
       NodeGateway gw, long firstScope, ByteString txn, String firstStep, AnfException e) {
-    if (!recorded(firstScope, StructureCoordinator.stepId(txn, firstStep, firstScope))) {
+    if (!e.code().isCallerError()
+        || !recorded(firstScope, StructureCoordinator.stepId(txn, firstStep, firstScope))) {
+      // Not a refusal (no quorum, a timeout): the intents stay open, and the same request sent
+      // again, or this node's recovery, finishes the transaction.
       throw e;
     }
     return StructureResponse.newBuilder()
@@ -288,6 +303,8 @@ public final class Coordinator {
   /**
    * A delegated child moves with its parent's subtree only if its policy lets the parent move it
    * (parent_may_reclaim) or the requester holds MOVE in the child: the ENS-fuse rule for moves.
+   * Checked here so that a refused move records nothing; the child's own state machine checks it
+   * again when its re-parent intent is taken.
    */
   private void checkMovedChildren(long source, Alias from, byte[] requester) {
     List<ExportedEntry> entries =
@@ -301,6 +318,8 @@ public final class Coordinator {
         continue;
       }
       long child = e.getDelegation().getChildScopeId();
+      // This node takes the child's re-parent steps: it must be one of its anchors.
+      requireAnchor(child);
       ScopeMeta meta = localMeta(child);
       if (!meta.getPolicy().getParentMayReclaim()
           && !Policies.hasRight(meta.getPolicy(), requester, Right.RIGHT_MOVE)) {
@@ -312,6 +331,39 @@ public final class Coordinator {
                 + Ed25519.publicKeyText(requester)
                 + " holds no MOVE right in it");
       }
+    }
+  }
+
+  /**
+   * Refuses, before anything is recorded, a request whose key does not hold {@code right} in a
+   * scope (or is revoked there): every scope's state machine would refuse its intent anyway, but
+   * only after the sides before it had recorded and then aborted theirs.
+   */
+  private void requireRight(long scope, byte[] key, Right right) {
+    requireRight(scope, key, right, "");
+  }
+
+  private void requireRight(long scope, byte[] key, Right right, String why) {
+    boolean[] revoked = {false};
+    ScopeMeta meta =
+        read(
+            scope,
+            s -> {
+              revoked[0] = s.keyRevocation(key) != null;
+              return s.meta();
+            });
+    if (revoked[0] || !Policies.hasRight(meta.getPolicy(), key, right)) {
+      throw new AnfException(
+          ErrorCode.NOT_AUTHORIZED,
+          "key "
+              + Ed25519.publicKeyText(key)
+              + (revoked[0]
+                  ? " is revoked in"
+                  : " does not hold " + right.name().substring(6) + " in")
+              + " scope '"
+              + (meta.getPath().getText().isEmpty() ? "(root)" : meta.getPath().getText())
+              + "'"
+              + (why.isEmpty() ? "" : " (" + why + ")"));
     }
   }
 
@@ -406,11 +458,30 @@ public final class Coordinator {
     try {
       switch (t.getKind()) {
         case TXN_KIND_MOVE -> {
-          Move mv = intent.getMove();
-          boolean source = mv.getRole() == MoveRole.MOVE_ROLE_SOURCE;
-          long src = source ? scope : mv.getPeerScopeId();
-          long dst = source ? mv.getPeerScopeId() : scope;
-          p.move(txn, src, Alias.fromProto(mv.getFrom()), dst, Alias.fromProto(mv.getTo()));
+          // Every side's intent carries the request, which names the whole move.
+          Mutation req = Transitions.parse(request);
+          Move mv = req.getMove();
+          long src = req.getScopeId();
+          if (src != scope && sourceAborted(src, txn)) {
+            // The source recorded the decision (abort) before this side heard of it.
+            LOG.info("recovery: move {} was aborted at its source; aborting here", txnText);
+            String step =
+                intent.getMove().getRole() == MoveRole.MOVE_ROLE_DESTINATION
+                    ? "move.abort-destination"
+                    : "move.abort-child";
+            Mutation abort =
+                abortStep(scope, t).toBuilder()
+                    .setMutationId(StructureCoordinator.stepId(txn, step, scope))
+                    .build();
+            gw.submit(scope, Signing.sign(abort, nodeKey));
+            return;
+          }
+          p.move(
+              txn,
+              src,
+              Alias.fromProto(mv.getFrom()),
+              mv.getPeerScopeId(),
+              Alias.fromProto(mv.getTo()));
         }
         case TXN_KIND_SPLIT -> p.split(txn, scope, intent.getSplit().getChildrenList());
         case TXN_KIND_MERGE -> {
@@ -431,6 +502,30 @@ public final class Coordinator {
       // The protocol aborted every side it had prepared; the refusal is why.
       LOG.info("recovery: transaction {} aborted: {}", txnText, e.getMessage());
     }
+  }
+
+  /**
+   * Whether a move's source closed its intent without committing: its abort is the decision, taken
+   * before any other side aborts (see {@link StructureCoordinator#move}).
+   */
+  private boolean sourceAborted(long source, ByteString txn) {
+    ScopeStateMachine sm = registry.get(source);
+    if (sm == null) {
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE,
+          "the source scope "
+              + ScopeIds.text(source)
+              + " of move "
+              + Bytes.hex(txn.toByteArray())
+              + " is not hosted on anchor "
+              + nodeId
+              + "; an anchor of both scopes finishes it");
+    }
+    barrier(source);
+    boolean open = sm.store().read(() -> sm.state().txn(txn.toByteArray()) != null);
+    return !open
+        && !recorded(source, StructureCoordinator.stepId(txn, "move.commit-source", source))
+        && recorded(source, StructureCoordinator.stepId(txn, "move.prepare-source", source));
   }
 
   private Mutation abortStep(long scope, TxnState t) {
@@ -480,6 +575,14 @@ public final class Coordinator {
   // --- helpers --------------------------------------------------------------------------------
 
   private <T> T read(long scope, java.util.function.Function<ScopeState, T> reader) {
+    ScopeStateMachine hosted = registry.get(scope);
+    if ((hosted == null || !hosted.store().read(() -> hosted.state().exists()))
+        && groups.hosts(scope)) {
+      // A request may follow one answered through another anchor of the group: a scope created
+      // (split off) a moment ago whose genesis this replica has not applied yet. Every other read
+      // here is only a pre-check that the scope's own state machine repeats.
+      barrier(scope);
+    }
     ScopeStateMachine sm = registry.get(scope);
     if (sm == null || !sm.store().read(() -> sm.state().exists())) {
       throw new AnfException(

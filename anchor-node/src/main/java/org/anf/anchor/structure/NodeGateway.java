@@ -82,6 +82,15 @@ final class NodeGateway implements StructureCoordinator.Gateway {
     ScopeStateMachine sm = registry.get(scopeId);
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STEP_TIMEOUT_MS);
     long want = seen.getOrDefault(scopeId, 0L);
+    if (sm == null && !groups.hosts(scopeId)) {
+      // Not hosted at all (rather than not yet applied): every step would be refused here.
+      throw new AnfException(
+          ErrorCode.UNKNOWN_SCOPE,
+          "scope "
+              + ScopeIds.text(scopeId)
+              + " is not hosted on this anchor, which takes every step of the transaction; send"
+              + " it to an anchor of every scope concerned");
+    }
     while (true) {
       if (sm == null) {
         sm = registry.get(scopeId);

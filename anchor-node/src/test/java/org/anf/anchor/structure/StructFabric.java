@@ -29,9 +29,13 @@ import org.anf.lineage.alias.Alias;
 import org.anf.lineage.chain.ChainVerifier;
 import org.anf.lineage.mutation.MutationFactory;
 import org.anf.lineage.mutation.Signing;
+import org.anf.lineage.mutation.StructureCoordinator;
 import org.anf.lineage.transition.Policies;
 import org.anf.proto.v1.AdminServiceGrpc;
+import org.anf.proto.v1.AnchorMap;
 import org.anf.proto.v1.AnchorServiceGrpc;
+import org.anf.proto.v1.CreateScopeRequest;
+import org.anf.proto.v1.Delegation;
 import org.anf.proto.v1.GetLineageRequest;
 import org.anf.proto.v1.GetLineageResponse;
 import org.anf.proto.v1.LineageEntry;
@@ -41,6 +45,7 @@ import org.anf.proto.v1.Mutation;
 import org.anf.proto.v1.MutationServiceGrpc;
 import org.anf.proto.v1.ObjectRecord;
 import org.anf.proto.v1.OpenTransactionsRequest;
+import org.anf.proto.v1.Policy;
 import org.anf.proto.v1.ScopeLifecycle;
 import org.anf.proto.v1.ScopeMeta;
 import org.anf.proto.v1.ScopeStatus;
@@ -105,12 +110,94 @@ final class StructFabric implements AutoCloseable {
     return fabric.createChild(scope(parent), Alias.parse(path));
   }
 
+  /**
+   * A scope's meta as a1 holds it, once a1 has applied its genesis: a scope created or split off
+   * through another anchor a moment ago may not be applied on a1 yet.
+   */
   ScopeMeta meta(long scope) {
+    TestCluster.await(
+        "a1 applied the genesis of scope " + Long.toHexString(scope),
+        Duration.ofSeconds(30),
+        () -> {
+          ScopeStateMachine sm = fabric.nodes().get(0).registry().get(scope);
+          return sm != null && sm.store().read(() -> sm.state().exists());
+        });
     ScopeStateMachine sm = fabric.nodes().get(0).registry().get(scope);
     if (sm == null) {
       throw new AssertionError("scope " + Long.toHexString(scope) + " not hosted on a1");
     }
     return sm.store().read(() -> sm.state().meta());
+  }
+
+  /**
+   * Creates a child scope under {@code policy}, anchored on the given nodes: the parent's Delegate
+   * carries the policy (so the parent records the child's fuse), then the child's genesis.
+   */
+  long createChild(long parent, String path, Policy policy, List<Integer> anchorIndexes) {
+    AnchorMap.Builder anchors = AnchorMap.newBuilder();
+    anchorIndexes.forEach(i -> anchors.addAnchors(fabric.nodes().get(i).anchorInfo()));
+    Alias alias = Alias.parse(path);
+    Mutation genesis =
+        factory.genesis(
+            parent,
+            alias,
+            policy,
+            anchors.build(),
+            meta(parent).getDepth() + 1,
+            List.of(),
+            ByteString.EMPTY);
+    Delegation d =
+        Delegation.newBuilder()
+            .setChild(alias.toProto())
+            .setChildScopeId(genesis.getScopeId())
+            .setAnchors(anchors.build().toBuilder().setVersion(1))
+            .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(policy)))
+            .build();
+    AdminServiceGrpc.newBlockingStub(channel(address(0)))
+        .withDeadlineAfter(60, TimeUnit.SECONDS)
+        .createScope(
+            CreateScopeRequest.newBuilder()
+                .setDelegate(Signing.sign(factory.delegate(parent, d, policy), fabric.admin()))
+                .setGenesis(Signing.sign(genesis, fabric.admin()))
+                .build());
+    return genesis.getScopeId();
+  }
+
+  /**
+   * Stops anchor i at once, as a crash would: its gRPC server drops every open call and its Raft
+   * server stops without waiting for anything in flight. {@link DevFabric#stop} afterwards only
+   * releases what is left (RocksDB, ports). The gRPC server is private to AnchorNode, hence the
+   * reflection: a test-only fault injection.
+   */
+  void killAbruptly(int i) {
+    AnchorNode n = fabric.nodes().get(i);
+    try {
+      java.lang.reflect.Field f = AnchorNode.class.getDeclaredField("grpc");
+      f.setAccessible(true);
+      ((io.grpc.Server) f.get(n)).shutdownNow();
+    } catch (ReflectiveOperationException e) {
+      throw new LinkageError("AnchorNode has no gRPC server field 'grpc' to kill", e);
+    }
+    try {
+      n.groups().server().close();
+    } catch (IOException e) {
+      throw new AssertionError("stopping the Raft server of " + n.nodeId(), e);
+    }
+  }
+
+  /** Whether step {@code step} of transaction {@code txn} is in a scope's lineage (on a2). */
+  boolean stepRecorded(long scope, ByteString txn, String step) {
+    ByteString id = StructureCoordinator.stepId(txn, step, scope);
+    for (LineageEntry e : lineage(address(1), scope)) {
+      try {
+        if (Mutation.parseFrom(e.getMutation().getMutation()).getMutationId().equals(id)) {
+          return true;
+        }
+      } catch (com.google.protobuf.InvalidProtocolBufferException x) {
+        throw new AssertionError(x);
+      }
+    }
+    return false;
   }
 
   SubmitResponse submit(Mutation m) {
@@ -166,13 +253,16 @@ final class StructFabric implements AutoCloseable {
   }
 
   Mutation splitRequest(long scope, List<String> labels) {
+    return splitRequest(scope, labels, Policies.ownedBy(fabric.admin().publicKey()));
+  }
+
+  /** A split whose children start under {@code policy}. */
+  Mutation splitRequest(long scope, List<String> labels, Policy policy) {
     ScopeMeta meta = meta(scope);
     Alias path = Alias.fromProto(meta.getPath());
     List<SplitChild> children = new ArrayList<>();
     for (String l : labels) {
-      children.add(
-          factory.splitChild(
-              scope, path, l, meta.getAnchors(), Policies.ownedBy(fabric.admin().publicKey())));
+      children.add(factory.splitChild(scope, path, l, meta.getAnchors(), policy));
     }
     ByteString txn = factory.randomBytes(16);
     return factory.split(scope, TxnPhase.TXN_PHASE_LOCAL, txn, children).toBuilder()
@@ -260,7 +350,12 @@ final class StructFabric implements AutoCloseable {
    * every anchor ends with the same head and the same state digest.
    */
   void verifyEveryScopeOnEveryAnchor() {
-    for (long scope : fabric.nodes().get(0).registry().all().keySet()) {
+    verifyScopesOnEveryAnchor(fabric.nodes().get(0).registry().all().keySet());
+  }
+
+  /** {@link #verifyEveryScopeOnEveryAnchor} for some scopes only. */
+  void verifyScopesOnEveryAnchor(java.util.Collection<Long> scopes) {
+    for (long scope : List.copyOf(scopes)) {
       TestCluster.await(
           "anchors of scope " + Long.toHexString(scope) + " agree on the head",
           Duration.ofSeconds(30),

@@ -101,30 +101,94 @@ public final class StructureCoordinator {
     return move(factory.randomBytes(16), source, from, dest, to);
   }
 
-  /** {@link #move(long, Alias, long, Alias)} as transaction {@code txn} (new, or being resumed). */
+  /**
+   * {@link #move(long, Alias, long, Alias)} as transaction {@code txn} (new, or being resumed).
+   *
+   * <p>Intents first: the source (locks the subtree), the destination, then every child scope
+   * delegated inside the subtree and every scope below those (each locks itself: its path, parent
+   * and depth change). Then the commits: the destination, every child, the source last.
+   *
+   * <p>The source holds the decision. Once every intent is recorded the transaction commits: a
+   * commit step cannot be refused, and a run resumed from there re-submits the intents as
+   * duplicates and goes on committing. If an intent is refused first, the source aborts before any
+   * other side, so its abort is the recorded decision: a side found open later whose source is
+   * closed without its commit was aborted, and aborts its own side ({@code Coordinator.recover} in
+   * the anchor node). A failure that is not a refusal (no quorum, a timeout) leaves every intent
+   * open for a retry or for recovery to finish.
+   */
   public ByteString move(ByteString txn, long source, Alias from, long dest, Alias to) {
     step(
         "move.prepare-source",
         txn,
         source,
         factory.movePrepare(source, MoveRole.MOVE_ROLE_SOURCE, from, to, txn, dest));
+    List<Long> children = new ArrayList<>();
+    boolean destPrepared = false;
+    List<ExportedEntry> entries;
     try {
       step(
           "move.prepare-destination",
           txn,
           dest,
           factory.movePrepare(dest, MoveRole.MOVE_ROLE_DESTINATION, from, to, txn, source));
+      destPrepared = true;
+      Alias sourcePath = Alias.fromProto(gateway.meta(source).getPath());
+      // The subtree is locked from the first intent on: what is read now is what the destination
+      // takes in, on a first run and on a resumed one alike.
+      entries = gateway.export(source, Alias.joinPath(from.relativeTo(sourcePath)));
+      int depth = gateway.meta(dest).getDepth() + 1;
+      for (ExportedEntry e : entries) {
+        if (e.hasDelegation()) {
+          Alias childTo = to.concat(Alias.splitPath(e.getRelativePath()));
+          prepareChild(txn, e.getDelegation().getChildScopeId(), childTo, dest, depth, children);
+        }
+      }
     } catch (AnfException refused) {
+      if (!refused.code().isCallerError()) {
+        throw refused;
+      }
       step("move.abort-source", txn, source, factory.moveAbort(source, txn));
+      if (destPrepared) {
+        step("move.abort-destination", txn, dest, factory.moveAbort(dest, txn));
+      }
+      for (long child : children) {
+        step("move.abort-child", txn, child, factory.moveAbort(child, txn));
+      }
       throw refused;
     }
     hook.before("move.export");
-    Alias sourcePath = Alias.fromProto(gateway.meta(source).getPath());
-    List<ExportedEntry> entries =
-        gateway.export(source, Alias.joinPath(from.relativeTo(sourcePath)));
     step("move.commit-destination", txn, dest, factory.moveCommit(dest, txn, entries));
+    for (long child : children) {
+      step("move.commit-child", txn, child, factory.moveCommit(child, txn, List.of()));
+    }
     step("move.commit-source", txn, source, factory.moveCommit(source, txn, List.of()));
     return txn;
+  }
+
+  /**
+   * Records the re-parent intent of {@code child} (to live at {@code to} under {@code parent}, at
+   * {@code depth}), then of every scope it delegates to, each read once its parent is locked so the
+   * set cannot change between a first run and a resumed one. Each scope prepared is added to {@code
+   * prepared} before its children, in the order the steps were taken.
+   */
+  private void prepareChild(
+      ByteString txn, long child, Alias to, long parent, int depth, List<Long> prepared) {
+    Alias from = Alias.fromProto(gateway.meta(child).getPath());
+    Mutation m = factory.movePrepare(child, MoveRole.MOVE_ROLE_CHILD, from, to, txn, parent);
+    m = m.toBuilder().setMove(m.getMove().toBuilder().setChildDepth(depth)).build();
+    step("move.prepare-child", txn, child, m);
+    prepared.add(child);
+    for (ExportedEntry e : gateway.export(child, "")) {
+      if (e.hasDelegation()) {
+        prepareChild(
+            txn,
+            e.getDelegation().getChildScopeId(),
+            to.concat(Alias.splitPath(e.getRelativePath())),
+            child,
+            depth + 1,
+            prepared);
+      }
+    }
   }
 
   /** A child of a split: its label, anchors and policy. */

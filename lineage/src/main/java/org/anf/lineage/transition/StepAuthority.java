@@ -1,6 +1,7 @@
 package org.anf.lineage.transition;
 
 import com.google.protobuf.ByteString;
+import org.anf.lineage.alias.Alias;
 import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
@@ -18,6 +19,7 @@ import org.anf.proto.v1.MoveRole;
 import org.anf.proto.v1.Mutation;
 import org.anf.proto.v1.Policy;
 import org.anf.proto.v1.Right;
+import org.anf.proto.v1.ScopeMeta;
 import org.anf.proto.v1.SignedMutation;
 import org.anf.proto.v1.Split;
 import org.anf.proto.v1.SplitChild;
@@ -57,6 +59,10 @@ final class StepAuthority {
     }
     Mutation req = request(tx, tx.meta().getAnchors(), body.getTxnId(), Mutation.KindCase.MOVE);
     Move r = req.getMove();
+    if (body.getRole() == MoveRole.MOVE_ROLE_CHILD) {
+      reparent(tx, body, req);
+      return;
+    }
     boolean source = body.getRole() == MoveRole.MOVE_ROLE_SOURCE;
     long src = source ? tx.scopeId() : body.getPeerScopeId();
     long dst = source ? body.getPeerScopeId() : tx.scopeId();
@@ -67,6 +73,49 @@ final class StepAuthority {
       throw mismatch("move");
     }
     requireRequester(tx, tx.meta().getPolicy(), Right.RIGHT_MOVE);
+  }
+
+  /**
+   * A child scope's re-parent intent, taken by an anchor: the request must move a subtree that
+   * holds this scope, to the place this step names. A direct child of the source goes only if its
+   * policy lets the parent take it back or the requester holds MOVE in it (the ENS-fuse rule, as
+   * for a merge); a scope further down keeps its parent and follows it.
+   */
+  private static void reparent(Tx tx, Move body, Mutation req) {
+    Move r = req.getMove();
+    Alias from;
+    Alias to;
+    Alias reqFrom;
+    Alias reqTo;
+    try {
+      from = Alias.fromProto(body.getFrom());
+      to = Alias.fromProto(body.getTo());
+      reqFrom = Alias.fromProto(r.getFrom());
+      reqTo = Alias.fromProto(r.getTo());
+    } catch (AnfException e) {
+      throw mismatch("move");
+    }
+    if (!reqFrom.isPrefixOf(from) || !to.equals(reqTo.concat(from.relativeTo(reqFrom)))) {
+      throw mismatch("move");
+    }
+    ScopeMeta meta = tx.meta();
+    boolean direct = meta.getParentScopeId() == req.getScopeId();
+    long parentAfter = direct ? r.getPeerScopeId() : meta.getParentScopeId();
+    if (body.getPeerScopeId() != parentAfter) {
+      throw mismatch("move");
+    }
+    byte[] requester = tx.m.getAuthorization().getPublicKey().toByteArray();
+    Policy policy = meta.getPolicy();
+    if (direct && !policy.getParentMayReclaim() && !holds(policy, requester, Right.RIGHT_MOVE)) {
+      throw new AnfException(
+          ErrorCode.NOT_AUTHORIZED,
+          "scope '"
+              + tx.scopeName()
+              + "' does not let its parent move it (parent_may_reclaim is false in its policy) and"
+              + " key "
+              + Ed25519.publicKeyText(requester)
+              + " holds no MOVE right in it");
+    }
   }
 
   static void split(Tx tx, Split body) {

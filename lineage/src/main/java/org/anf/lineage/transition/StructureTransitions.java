@@ -57,6 +57,10 @@ final class StructureTransitions {
               "move.peer_scope_id", "a cross-scope move names the other scope");
         }
         String locked;
+        if (body.getRole() == MoveRole.MOVE_ROLE_CHILD) {
+          prepareReparent(tx, body, txnId);
+          return;
+        }
         if (body.getRole() == MoveRole.MOVE_ROLE_SOURCE) {
           locked = tx.rel(body.getFrom(), "move.from");
           Alias to = tx.alias(body.getTo(), "move.to");
@@ -70,7 +74,7 @@ final class StructureTransitions {
           requireEmpty(tx, locked);
         } else {
           throw AnfException.invalid(
-              "move.role", "a cross-scope move step is SOURCE or DESTINATION");
+              "move.role", "a cross-scope move step is SOURCE, DESTINATION or CHILD");
         }
         openTxn(tx, txnId, TxnKind.TXN_KIND_MOVE, List.of(locked));
         tx.add(
@@ -86,6 +90,8 @@ final class StructureTransitions {
         Move intent = t.getIntent().getMove();
         if (intent.getRole() == MoveRole.MOVE_ROLE_SOURCE) {
           commitMoveOut(tx, intent);
+        } else if (intent.getRole() == MoveRole.MOVE_ROLE_CHILD) {
+          commitReparent(tx, intent);
         } else {
           commitMoveIn(tx, intent, body.getEntriesList());
         }
@@ -219,7 +225,12 @@ final class StructureTransitions {
 
   private static void commitMoveIn(Tx tx, Move intent, List<ExportedEntry> entries) {
     String to = tx.rel(intent.getTo(), "move.to");
+    int childDepth = tx.meta().getDepth() + 1;
     for (ExportedEntry e : entries) {
+      if (e.hasDelegation()) {
+        // A child scope now hangs one level below this scope, whatever its depth was.
+        e = e.toBuilder().setDelegation(e.getDelegation().toBuilder().setDepth(childDepth)).build();
+      }
       importEntry(tx, to, e);
     }
     tx.uid = firstUid(entries);
@@ -233,6 +244,104 @@ final class StructureTransitions {
                     + ", "
                     + entries.size()
                     + " entries"));
+  }
+
+  /**
+   * A child scope's intent to be re-parented: a subtree of its parent (or of an ancestor) that
+   * holds its delegation is moving, so its own path, parent and depth will change. The whole scope
+   * is locked until the move commits or aborts: every name in it changes, and an intent recorded
+   * meanwhile would name the old paths.
+   */
+  private static void prepareReparent(Tx tx, Move body, byte[] txnId) {
+    Alias from = tx.alias(body.getFrom(), "move.from");
+    Alias to = tx.alias(body.getTo(), "move.to");
+    ScopeMeta meta = tx.meta();
+    if (!from.equals(tx.path())) {
+      throw AnfException.precondition(
+          "scope "
+              + ScopeIds.text(tx.scopeId())
+              + " is at '"
+              + tx.path()
+              + "', not '"
+              + from
+              + "'");
+    }
+    if (to.isRoot() || to.hasOpaque() || to.version() > 0) {
+      throw AnfException.invalid("move.to", "a scope moves to a plain alias below the root");
+    }
+    if (body.getChildDepth() == 0) {
+      throw AnfException.invalid("move.child_depth", "a child scope's depth is at least 1");
+    }
+    if (meta.getParentScopeId() == 0) {
+      throw AnfException.invalid("move.role", "the root scope has no parent to move under");
+    }
+    if (!tx.openTxns().isEmpty()) {
+      throw new AnfException(
+          ErrorCode.LOCKED,
+          "scope '" + tx.scopeName() + "' has open transactions; finish them before moving it");
+    }
+    openTxn(tx, txnId, TxnKind.TXN_KIND_MOVE, List.of(""));
+    tx.add(
+        tx.effect(EffectKind.EFFECT_KIND_LOCKED)
+            .setAlias(from.toProto())
+            .setTarget(to.toProto())
+            .setDetail(
+                "re-parent intent: to move under scope "
+                    + ScopeIds.text(body.getPeerScopeId())
+                    + ", txn "
+                    + Bytes.hex(txnId)));
+  }
+
+  /**
+   * The child's side of a committed move: its recorded path, parent and depth become the new ones,
+   * and so do the names and depths of the delegations it holds (their own scopes take their own
+   * re-parent steps). Names under the old path are refused from now on; the old parent's redirect
+   * sends them here.
+   */
+  private static void commitReparent(Tx tx, Move intent) {
+    ScopeMeta meta = tx.meta();
+    Alias from = Alias.fromProto(meta.getPath());
+    Alias to = Alias.fromProto(intent.getTo());
+    int depth = intent.getChildDepth();
+    List<String> paths = new ArrayList<>();
+    List<Delegation> delegations = new ArrayList<>();
+    tx.scanSubtree(
+        StateKeys.DELEGATION,
+        "",
+        (k, v) -> {
+          paths.add(StateKeys.pathOf(k));
+          delegations.add(org.anf.lineage.state.ScopeState.parse(v, Delegation.parser()));
+          return true;
+        });
+    for (int i = 0; i < paths.size(); i++) {
+      tx.putDelegation(
+          paths.get(i),
+          delegations.get(i).toBuilder()
+              .setChild(to.concat(Alias.splitPath(paths.get(i))).toProto())
+              .setDepth(depth + 1)
+              .build());
+    }
+    tx.putMeta(
+        meta.toBuilder()
+            .setPath(to.toProto())
+            .setParentScopeId(intent.getPeerScopeId())
+            .setDepth(depth)
+            .build());
+    tx.add(
+        tx.effect(EffectKind.EFFECT_KIND_REPARENTED)
+            .setAlias(from.toProto())
+            .setTarget(to.toProto())
+            .setDetail(
+                "under scope "
+                    + ScopeIds.text(intent.getPeerScopeId())
+                    + (intent.getPeerScopeId() == meta.getParentScopeId()
+                        ? ""
+                        : " (was " + ScopeIds.text(meta.getParentScopeId()) + ")")
+                    + ", depth "
+                    + depth
+                    + ", "
+                    + paths.size()
+                    + " delegations renamed"));
   }
 
   // --- split ----------------------------------------------------------------------------------
@@ -632,6 +741,10 @@ final class StructureTransitions {
   }
 
   private static String roleName(MoveRole role) {
-    return role == MoveRole.MOVE_ROLE_SOURCE ? "source" : "destination";
+    return switch (role) {
+      case MOVE_ROLE_SOURCE -> "source";
+      case MOVE_ROLE_DESTINATION -> "destination";
+      default -> "child";
+    };
   }
 }
