@@ -7,6 +7,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One intercepted call on anchor {@code self} from {@code from}: request messages cross the link
@@ -24,6 +25,7 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
   private boolean replyLost;
   private boolean chained;
   private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+  private volatile ServerCall.@Nullable Listener<Q> appListener;
 
   private ServiceGate(ServerCall<Q, R> call, LinkFaults links, String from, String self) {
     super(call);
@@ -40,8 +42,36 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
       LinkFaults links,
       String from,
       String self) {
-    ServiceGate<Q, R> gate = new ServiceGate<>(call, links, from, self);
-    return gate.listener(next.startCall(gate, headers));
+    return of(call, links, from, self).start(headers, next);
+  }
+
+  /** A gate for {@code call} from {@code from}; {@link #start} it. */
+  public static <Q, R> ServiceGate<Q, R> of(
+      ServerCall<Q, R> call, LinkFaults links, String from, String self) {
+    return new ServiceGate<>(call, links, from, self);
+  }
+
+  /** Starts the call through the links; the listener the server gets. */
+  public ServerCall.Listener<Q> start(Metadata headers, ServerCallHandler<Q, R> next) {
+    ServerCall.Listener<Q> app = next.startCall(this, headers);
+    appListener = app;
+    return listener(app);
+  }
+
+  /**
+   * Ends the call now with UNAVAILABLE, as a reset connection would (a crashed anchor's), and tells
+   * the server it was cancelled.
+   */
+  public void breakCall(String why) {
+    ServerCall.Listener<Q> app = appListener;
+    if (closeByGate(why) && app != null) {
+      deliverAlways(app::onCancel);
+    }
+  }
+
+  /** Whether the call has ended (closed by the server, or by this gate). */
+  public synchronized boolean isClosed() {
+    return closedByGate;
   }
 
   @Override
@@ -91,10 +121,6 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
     return true;
   }
 
-  private synchronized boolean closed() {
-    return closedByGate;
-  }
-
   private ServerCall.Listener<Q> listener(ServerCall.Listener<Q> app) {
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(app) {
       @Override
@@ -125,7 +151,7 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
   }
 
   private void deliver(Runnable event, ServerCall.Listener<Q> app, boolean crossesLink) {
-    if (closed()) {
+    if (isClosed()) {
       return;
     }
     long delayMs = 0;
@@ -160,7 +186,7 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
             tail.thenCompose(v -> links.at(due))
                 .thenRun(
                     () -> {
-                      if (!unlessClosed || !closed()) {
+                      if (!unlessClosed || !isClosed()) {
                         runQuietly(event);
                       }
                     });
