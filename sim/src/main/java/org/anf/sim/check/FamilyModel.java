@@ -97,7 +97,7 @@ final class FamilyModel {
   static Map<String, FamilyModel> of(List<Op> ops) {
     Map<String, FamilyModel> out = new LinkedHashMap<>();
     for (Op op : ops) {
-      if (op.kind().isWrite()) {
+      if (op.kind().isFamilyWrite()) {
         out.computeIfAbsent(op.family(), FamilyModel::new).add(op);
       }
     }
@@ -115,7 +115,7 @@ final class FamilyModel {
     Version next =
         switch (op.kind()) {
           case BIND -> new Version(op.alias(), op.uid(), Set.of(), false, lo, hi, op);
-          case RENAME, MOVE -> {
+          case RENAME, MOVE, XMOVE -> {
             Set<String> earlier = new HashSet<>(prev.earlier());
             if (prev.bound() != null) {
               earlier.add(prev.bound());
@@ -124,7 +124,8 @@ final class FamilyModel {
             yield new Version(target, prev.uid(), Set.copyOf(earlier), false, lo, hi, op);
           }
           case UNBIND -> new Version(prev.bound(), prev.uid(), prev.earlier(), true, lo, hi, op);
-          case RESOLVE -> throw new IllegalStateException("a resolve is not a write");
+          case RESOLVE, SPLIT, MERGE ->
+              throw new IllegalStateException("not a write to a family: " + op.kind());
         };
     versions.add(next);
   }
@@ -155,6 +156,17 @@ final class FamilyModel {
       }
     }
     return out;
+  }
+
+  /** Whether a write that was not refused (acknowledged or indeterminate) introduced the name. */
+  boolean everIntroduced(String name) {
+    for (Op w : writes) {
+      if (w.outcome() != Op.Outcome.REFUSED
+          && (name.equals(w.alias()) || name.equals(w.target()))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Every name the family ever had (bound or attempted). */

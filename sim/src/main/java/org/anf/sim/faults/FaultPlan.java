@@ -62,6 +62,38 @@ public record FaultPlan(
   public static final FaultPlan NONE =
       new FaultPlan(Set.of(), Set.of(), 0, false, 0, 0, 1000, 1000, 1000, 1000);
 
+  /**
+   * Parses {@code --partitions}: {@code all}, or a list of isolate-one, random-split,
+   * isolate-scope, asymmetric.
+   */
+  public static Set<PartitionMode> parseModes(String text) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    if (t.equals("all")) {
+      return EnumSet.allOf(PartitionMode.class);
+    }
+    Set<PartitionMode> out = EnumSet.noneOf(PartitionMode.class);
+    for (String p : t.split(",")) {
+      try {
+        out.add(PartitionMode.valueOf(p.trim().toUpperCase(Locale.ROOT).replace('-', '_')));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "unknown partition mode '"
+                + p.trim()
+                + "' in --partitions; use isolate-one, random-split, isolate-scope, asymmetric or"
+                + " all");
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("--partitions needs at least one mode");
+    }
+    return out;
+  }
+
+  /** The flag form of a partition mode: {@code isolate-scope}. */
+  public static String flag(PartitionMode m) {
+    return m.name().toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
   /** Parses {@code --faults}: {@code all}, {@code none}, or a list of partition,delay,crash. */
   public static Set<Kind> parseKinds(String text) {
     String t = text.trim().toLowerCase(Locale.ROOT);
@@ -86,13 +118,23 @@ public record FaultPlan(
   }
 
   /**
-   * Draws a plan from the seed: the kinds asked for, a random non-empty subset of partition modes
-   * (isolating a scope only when scopes are governed by a subset of the anchors), and random rates.
+   * Draws a plan from the seed: the kinds asked for, a random non-empty subset of the partition
+   * modes allowed (isolating a scope only when scopes are governed by a subset of the anchors), and
+   * random rates.
    */
   public static FaultPlan fromSeed(
-      SplittableRandom r, Set<Kind> kinds, boolean scopesOnSubsets, long durationMs) {
-    List<PartitionMode> modes = new ArrayList<>(List.of(PartitionMode.values()));
-    if (!scopesOnSubsets) {
+      SplittableRandom r,
+      Set<Kind> kinds,
+      Set<PartitionMode> allowed,
+      boolean scopesOnSubsets,
+      long durationMs) {
+    List<PartitionMode> modes = new ArrayList<>();
+    for (PartitionMode m : PartitionMode.values()) {
+      if (allowed.contains(m)) {
+        modes.add(m);
+      }
+    }
+    if (!scopesOnSubsets && modes.size() > 1) {
       modes.remove(PartitionMode.ISOLATE_SCOPE);
     }
     Set<PartitionMode> chosen = EnumSet.noneOf(PartitionMode.class);

@@ -10,17 +10,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.anf.anchor.faults.LinkFaults;
 
 /**
  * The state of every directed link of a simulated fabric: between anchors ({@code a1}, {@code
- * a2}...) and from resolvers/clients ({@code c1}...) to anchors. A link is up, cut, or delayed.
- * Both interceptors (Ratis's server and the anchor services) consult this table on every message;
- * the nemesis changes it. Endpoints not named here (the checker, {@code observer}) are never
- * faulted.
+ * a2}...) and from resolvers/clients ({@code c1}...) to anchors. A link is up, cut, or delayed. The
+ * anchors' interceptors (on their Ratis servers and their own services, {@code
+ * org.anf.anchor.faults}) consult this table on every message; the nemesis changes it. Endpoints
+ * not named here (the checker, {@code observer}) are never faulted.
  */
-public final class Links implements AutoCloseable {
+public final class Links implements LinkFaults, AutoCloseable {
   /** How a cut link behaves: refuse at once (UNAVAILABLE), or swallow silently (timeouts). */
   public enum DropMode {
     FAIL_FAST,
@@ -32,7 +31,6 @@ public final class Links implements AutoCloseable {
     static final Fault UP = new Fault(false, DropMode.FAIL_FAST, 0);
   }
 
-  private static final Logger LOG = LoggerFactory.getLogger(Links.class);
   public static final String OBSERVER = "observer";
 
   private final Map<String, Fault> faults = new ConcurrentHashMap<>();
@@ -52,15 +50,15 @@ public final class Links implements AutoCloseable {
     private final AtomicLong delayed = new AtomicLong();
     private final AtomicLong unidentified = new AtomicLong();
 
-    void dropped() {
+    void countDropped() {
       dropped.incrementAndGet();
     }
 
-    void delayed() {
+    void countDelayed() {
       delayed.incrementAndGet();
     }
 
-    void unidentified() {
+    void countUnidentified() {
       unidentified.incrementAndGet();
     }
 
@@ -81,8 +79,33 @@ public final class Links implements AutoCloseable {
     return counters;
   }
 
+  @Override
+  public void dropped() {
+    counters.countDropped();
+  }
+
+  @Override
+  public void delayed() {
+    counters.countDelayed();
+  }
+
+  @Override
+  public void unidentified() {
+    counters.countUnidentified();
+  }
+
+  @Override
+  public LinkFaults.Link link(String from, String to) {
+    Fault f = get(from, to);
+    if (f.equals(Fault.UP)) {
+      return LinkFaults.Link.UP;
+    }
+    return new LinkFaults.Link(f.cut(), f.mode() == DropMode.BLACKHOLE, f.delayMs());
+  }
+
   /** Completes at {@code dueNanos} ({@link System#nanoTime} scale) on the delay timer. */
-  CompletableFuture<Void> at(long dueNanos) {
+  @Override
+  public CompletableFuture<Void> at(long dueNanos) {
     long wait = dueNanos - System.nanoTime();
     if (wait <= 0) {
       return CompletableFuture.completedFuture(null);
@@ -94,14 +117,6 @@ public final class Links implements AutoCloseable {
       f.complete(null);
     }
     return f;
-  }
-
-  static void runQuietly(Runnable r) {
-    try {
-      r.run();
-    } catch (RuntimeException e) {
-      LOG.debug("delayed delivery failed: {}", e.toString());
-    }
   }
 
   @Override

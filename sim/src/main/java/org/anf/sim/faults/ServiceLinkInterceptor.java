@@ -5,6 +5,9 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.anf.anchor.faults.ServiceGate;
 
 /**
  * Link faults on one anchor's own gRPC services (Lookup, Submit, Status...): a simulated resolver
@@ -24,6 +27,8 @@ public final class ServiceLinkInterceptor implements io.grpc.ServerInterceptor {
   private final String self;
   private final Links links;
   private final List<String> anchors;
+  private final Set<ServiceGate<?, ?>> open = ConcurrentHashMap.newKeySet();
+  private volatile boolean crashed;
 
   public ServiceLinkInterceptor(String self, Links links, List<String> anchors) {
     this.self = self;
@@ -37,7 +42,7 @@ public final class ServiceLinkInterceptor implements io.grpc.ServerInterceptor {
     String from = headers.get(FROM_KEY);
     if (from == null) {
       if (headers.containsKey(FORWARDED) && links.anyFaultBetween(self, anchors)) {
-        links.counters().dropped();
+        links.dropped();
         call.close(
             Status.UNAVAILABLE.withDescription(
                 "sim: a forwarded call from an unnamed anchor is refused while links of "
@@ -51,8 +56,27 @@ public final class ServiceLinkInterceptor implements io.grpc.ServerInterceptor {
     if (from.equals(self)) {
       return next.startCall(call, headers);
     }
-    ServiceGate<Q, R> gate = new ServiceGate<>(call, links, from, self);
-    return gate.listener(next.startCall(gate, headers));
+    ServiceGate<Q, R> gate = ServiceGate.of(call, links, from, self);
+    open.removeIf(ServiceGate::isClosed);
+    open.add(gate);
+    ServerCall.Listener<Q> listener = gate.start(headers, next);
+    if (crashed) {
+      gate.breakCall("sim: anchor " + self + " crashed");
+    }
+    return listener;
+  }
+
+  /**
+   * The anchor is about to stop as a crash would: every simulated client's call to it ends now with
+   * UNAVAILABLE, as a reset connection would end it (an orderly stop would let streams such as
+   * Watch linger until the server's shutdown grace runs out), and so does every call after it.
+   */
+  public void crash() {
+    crashed = true;
+    for (ServiceGate<?, ?> g : List.copyOf(open)) {
+      g.breakCall("sim: anchor " + self + " crashed");
+    }
+    open.clear();
   }
 
   /** A client interceptor that names a simulated resolver on every call. */

@@ -6,9 +6,15 @@ import org.jspecify.annotations.Nullable;
  * One client operation as the history holds it: what was asked, by whom, through which anchor, when
  * it was invoked and when it completed (microseconds since the run started), and what came back.
  *
- * @param family the workload's name family the operation touched (a bind and its renames)
- * @param alias the alias acted on or resolved
- * @param target the new alias of a rename or move
+ * @param family the workload's name family the operation touched (a bind and its renames); empty
+ *     for a split or merge, which touch every family under the scope
+ * @param alias the alias acted on or resolved; for a split the parent scope, for a merge the child
+ * @param target the new alias of a rename or move; for a split the child scope, for a merge the
+ *     parent
+ * @param scope the path of the scope the write was sent to ({@code s0}, {@code s0@g1}), or that
+ *     answered a resolve
+ * @param scopeId that scope's id (16 hex digits), empty when not known
+ * @param seq the lineage position acknowledged in that scope (0: none)
  * @param uid the UID acknowledged or answered, in text form; null when none or not known
  * @param status for resolves: {@code EXACT}, {@code REDIRECTED}, {@code NOT_FOUND}...
  * @param boundMs for resolves: the staleness bound the answer claims when not marked stale (0:
@@ -22,7 +28,9 @@ public record Op(
     String family,
     String alias,
     @Nullable String target,
-    int scope,
+    String scope,
+    String scopeId,
+    long seq,
     long invokedUs,
     long completedUs,
     Outcome outcome,
@@ -39,12 +47,31 @@ public record Op(
   public enum Kind {
     BIND,
     RENAME,
+    /** A move within one scope. */
     MOVE,
+    /** A move to another scope: a cross-group transaction. */
+    XMOVE,
     UNBIND,
+    SPLIT,
+    MERGE,
     RESOLVE;
 
     public boolean isWrite() {
       return this != RESOLVE;
+    }
+
+    /** A write to one name family (split and merge change structure, not names). */
+    public boolean isFamilyWrite() {
+      return isWrite() && !isStructural();
+    }
+
+    public boolean isStructural() {
+      return this == SPLIT || this == MERGE;
+    }
+
+    /** A rename or a move: the family's name becomes {@code target}. */
+    public boolean renames() {
+      return this == RENAME || this == MOVE || this == XMOVE;
     }
 
     public String label() {

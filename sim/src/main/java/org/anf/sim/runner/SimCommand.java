@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.anf.sim.check.Verdict;
 import org.anf.sim.faults.FaultPlan;
-import org.anf.sim.workload.Mutant;
+import org.anf.sim.faults.Mutant;
 import org.anf.sim.workload.Workload;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -26,6 +26,12 @@ import picocli.CommandLine.Spec;
           + " it are printed), 2 usage error."
     })
 public final class SimCommand implements Callable<Integer> {
+  static final String DEFAULT_MIX =
+      "bind=20,rename=8,move=4,xmove=3,unbind=3,split=1,merge=1,resolve=65";
+
+  /** Where the run's log and the summary go (the terminal; a test may capture it). */
+  PrintStream out = System.out;
+
   @Spec @Nullable CommandSpec spec;
 
   @Option(
@@ -76,8 +82,8 @@ public final class SimCommand implements Callable<Integer> {
       names = "--mix",
       paramLabel = "K=W,...",
       description = "Operation mix by weight (default: ${DEFAULT-VALUE}).",
-      defaultValue = "bind=20,rename=8,move=4,unbind=3,resolve=65")
-  String mix = "bind=20,rename=8,move=4,unbind=3,resolve=65";
+      defaultValue = DEFAULT_MIX)
+  String mix = DEFAULT_MIX;
 
   @Option(
       names = "--faults",
@@ -85,6 +91,15 @@ public final class SimCommand implements Callable<Integer> {
       description = "Fault kinds: partition,delay,crash, all or none (default: ${DEFAULT-VALUE}).",
       defaultValue = "all")
   String faults = "all";
+
+  @Option(
+      names = "--partitions",
+      paramLabel = "LIST",
+      description =
+          "Partition modes the seed may draw: isolate-one, random-split, isolate-scope (5+"
+              + " anchors), asymmetric, or all (default: ${DEFAULT-VALUE}).",
+      defaultValue = "all")
+  String partitions = "all";
 
   @Option(
       names = "--op-timeout",
@@ -97,8 +112,8 @@ public final class SimCommand implements Callable<Integer> {
       names = "--mutant",
       paramLabel = "NAME",
       description =
-          "Test the checkers with a deliberate client bug: ack-before-commit, skip-redirect,"
-              + " unmark-stale (default: none).",
+          "Test the checkers with a deliberate bug planted in the anchors: ack-before-commit,"
+              + " skip-redirect, unmark-stale (default: none).",
       defaultValue = "none")
   String mutant = "none";
 
@@ -118,6 +133,26 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--quiet", description = "No progress bar.")
   boolean quiet;
 
+  /** The options these flags ask for; IllegalArgumentException names a bad one. */
+  SimOptions options() {
+    long s = seed != null ? seed : new java.security.SecureRandom().nextInt(1_000_000);
+    Workload w =
+        new Workload(clients, rate, Workload.parseMix(mix), SimOptions.parseDuration(opTimeout));
+    Path dir = report != null ? report : Path.of("sim-report", "seed-" + s);
+    return new SimOptions(
+        s,
+        SimOptions.parseDuration(duration),
+        anchors,
+        scopes,
+        w,
+        FaultPlan.parseKinds(faults),
+        FaultPlan.parseModes(partitions),
+        Mutant.parse(mutant),
+        dir,
+        data,
+        !quiet);
+  }
+
   @Override
   public Integer call() throws Exception {
     CommandSpec sp = spec;
@@ -129,27 +164,11 @@ public final class SimCommand implements Callable<Integer> {
                 true);
     SimOptions o;
     try {
-      long s = seed != null ? seed : new java.security.SecureRandom().nextInt(1_000_000);
-      Workload w =
-          new Workload(clients, rate, Workload.parseMix(mix), SimOptions.parseDuration(opTimeout));
-      Path dir = report != null ? report : Path.of("sim-report", "seed-" + s);
-      o =
-          new SimOptions(
-              s,
-              SimOptions.parseDuration(duration),
-              anchors,
-              scopes,
-              w,
-              FaultPlan.parseKinds(faults),
-              Mutant.parse(mutant),
-              dir,
-              data,
-              !quiet);
+      o = options();
     } catch (IllegalArgumentException e) {
       err.println("anf sim: " + e.getMessage());
       return 2;
     }
-    PrintStream out = System.out;
     SimResult r = SimRun.run(o, out);
     print(r, out);
     return r.ok() ? 0 : 1;

@@ -1,18 +1,19 @@
 package org.anf.sim.runner;
 
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import org.anf.sim.faults.FaultPlan;
-import org.anf.sim.workload.Mutant;
+import org.anf.sim.faults.Mutant;
 import org.anf.sim.workload.Workload;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Everything a simulation run depends on besides the seed's draws. {@link #command} prints the
  * exact command that reruns it.
+ *
+ * @param partitions the partition modes the seed may draw from
  */
 public record SimOptions(
     long seed,
@@ -21,6 +22,7 @@ public record SimOptions(
     int scopes,
     Workload workload,
     Set<FaultPlan.Kind> faults,
+    Set<FaultPlan.PartitionMode> partitions,
     Mutant mutant,
     @Nullable Path reportDir,
     @Nullable Path dataDir,
@@ -36,6 +38,16 @@ public record SimOptions(
     if (scopes < 1 || scopes > 16) {
       throw new IllegalArgumentException("--scopes must be between 1 and 16");
     }
+    faults = faults.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(faults));
+    if (partitions.isEmpty()) {
+      throw new IllegalArgumentException("--partitions needs at least one mode");
+    }
+    partitions = Set.copyOf(EnumSet.copyOf(partitions));
+    if (anchors < 5 && partitions.equals(Set.of(FaultPlan.PartitionMode.ISOLATE_SCOPE))) {
+      throw new IllegalArgumentException(
+          "--partitions isolate-scope needs --anchors 5 or more (with fewer, every anchor governs"
+              + " every scope)");
+    }
   }
 
   public static SimOptions defaults(long seed, long durationMs) {
@@ -46,6 +58,7 @@ public record SimOptions(
         2,
         new Workload(3, 30, Workload.defaultMix(), 6000),
         Set.of(FaultPlan.Kind.values()),
+        Set.of(FaultPlan.PartitionMode.values()),
         Mutant.NONE,
         null,
         null,
@@ -54,20 +67,100 @@ public record SimOptions(
 
   public SimOptions withReportDir(@Nullable Path dir) {
     return new SimOptions(
-        seed, durationMs, anchors, scopes, workload, faults, mutant, dir, dataDir, progress);
+        seed,
+        durationMs,
+        anchors,
+        scopes,
+        workload,
+        faults,
+        partitions,
+        mutant,
+        dir,
+        dataDir,
+        progress);
   }
 
   public SimOptions withMutant(Mutant m) {
     return new SimOptions(
-        seed, durationMs, anchors, scopes, workload, faults, m, reportDir, dataDir, progress);
+        seed,
+        durationMs,
+        anchors,
+        scopes,
+        workload,
+        faults,
+        partitions,
+        m,
+        reportDir,
+        dataDir,
+        progress);
   }
 
   public SimOptions withFaults(Set<FaultPlan.Kind> kinds) {
     return new SimOptions(
-        seed, durationMs, anchors, scopes, workload, kinds, mutant, reportDir, dataDir, progress);
+        seed,
+        durationMs,
+        anchors,
+        scopes,
+        workload,
+        kinds,
+        partitions,
+        mutant,
+        reportDir,
+        dataDir,
+        progress);
   }
 
-  /** The command line that reruns this run exactly (same seed, same options). */
+  public SimOptions withPartitions(Set<FaultPlan.PartitionMode> modes) {
+    return new SimOptions(
+        seed,
+        durationMs,
+        anchors,
+        scopes,
+        workload,
+        faults,
+        modes,
+        mutant,
+        reportDir,
+        dataDir,
+        progress);
+  }
+
+  public SimOptions withLayout(int anchorCount, int scopeCount) {
+    return new SimOptions(
+        seed,
+        durationMs,
+        anchorCount,
+        scopeCount,
+        workload,
+        faults,
+        partitions,
+        mutant,
+        reportDir,
+        dataDir,
+        progress);
+  }
+
+  public SimOptions withWorkload(Workload w) {
+    return new SimOptions(
+        seed,
+        durationMs,
+        anchors,
+        scopes,
+        w,
+        faults,
+        partitions,
+        mutant,
+        reportDir,
+        dataDir,
+        progress);
+  }
+
+  /**
+   * The command line that reruns this run exactly: every option that shapes it (same seed, same
+   * plan, same workload). Left out on purpose: {@code --report} (a rerun must not overwrite the
+   * failing run's report), {@code --data} (a rerun starts from an empty fabric) and {@code --quiet}
+   * (the terminal only).
+   */
   public String command() {
     StringBuilder sb = new StringBuilder("bin/anf sim");
     sb.append(" --seed ").append(seed);
@@ -76,19 +169,21 @@ public record SimOptions(
     sb.append(" --scopes ").append(scopes);
     sb.append(" --clients ").append(workload.clients());
     sb.append(" --rate ").append(fmt(workload.opsPerSecond()));
-    Map<String, Integer> mix = new TreeMap<>(workload.mix());
-    StringBuilder m = new StringBuilder();
-    for (String k : Workload.KINDS) {
-      if (mix.getOrDefault(k, 0) > 0) {
-        m.append(m.length() == 0 ? "" : ",").append(k).append('=').append(mix.get(k));
-      }
-    }
-    sb.append(" --mix ").append(m);
+    sb.append(" --mix ").append(workload.mixText());
+    sb.append(" --op-timeout ").append(durationText(workload.opTimeoutMs()));
     sb.append(" --faults ").append(faultsText());
+    sb.append(" --partitions ").append(partitionsText());
     if (mutant != Mutant.NONE) {
       sb.append(" --mutant ").append(mutant.flag());
     }
     return sb.toString();
+  }
+
+  public String partitionsText() {
+    if (partitions.size() == FaultPlan.PartitionMode.values().length) {
+      return "all";
+    }
+    return String.join(",", partitions.stream().sorted().map(FaultPlan::flag).toList());
   }
 
   public String faultsText() {

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.anf.lineage.mutation.Signing;
+import org.anf.lineage.transition.Policies;
 import org.anf.proto.v1.Consistency;
 import org.anf.proto.v1.LineageEntry;
 import org.anf.sim.check.Checks;
@@ -21,6 +22,7 @@ import org.anf.sim.check.Verdict;
 import org.anf.sim.faults.Fault;
 import org.anf.sim.faults.FaultPlan;
 import org.anf.sim.faults.FaultSchedule;
+import org.anf.sim.faults.Mutant;
 import org.anf.sim.history.History;
 import org.anf.sim.history.Op;
 import org.anf.sim.report.Reports;
@@ -42,7 +44,9 @@ public final class SimRun {
     SplittableRandom seed = new SplittableRandom(o.seed());
     SplittableRandom planRandom = seed.split();
     SplittableRandom scheduleRandom = seed.split();
-    FaultPlan plan = FaultPlan.fromSeed(planRandom, o.faults(), o.anchors() >= 5, o.durationMs());
+    FaultPlan plan =
+        FaultPlan.fromSeed(
+            planRandom, o.faults(), o.partitions(), o.anchors() >= 5, o.durationMs());
     Path given = o.dataDir();
     boolean temp = given == null;
     Path dir = given == null ? Files.createTempDirectory("anf-sim-") : given;
@@ -54,24 +58,24 @@ public final class SimRun {
         o.scopes(),
         o.workload().describe());
     log.printf("fault plan: %s%n", plan.describe());
-    if (o.mutant() != org.anf.sim.workload.Mutant.NONE) {
+    if (o.mutant() != Mutant.NONE) {
       log.printf("MUTANT: %s (%s)%n", o.mutant().flag(), o.mutant().description());
     }
     log.flush();
     long t0 = System.nanoTime();
-    try (SimFabric fabric = SimFabric.start(dir, temp, o.anchors(), o.scopes())) {
+    try (SimFabric fabric = SimFabric.start(dir, temp, o.anchors(), o.scopes(), o.mutant())) {
       List<String> clientIds = new ArrayList<>();
       List<SimClient> clients = new ArrayList<>();
       for (int i = 0; i < o.workload().clients(); i++) {
         String id = "c" + (i + 1);
         clientIds.add(id);
-        clients.add(fabric.client(id, i, o.mutant(), o.workload().opTimeoutMs()));
+        clients.add(fabric.client(id, i, o.workload().opTimeoutMs()));
       }
       List<List<String>> scopeAnchors = new ArrayList<>();
       List<WorkloadDriver.Target> targets = new ArrayList<>();
       for (SimFabric.Scope s : fabric.scopes()) {
         scopeAnchors.add(s.anchors());
-        targets.add(new WorkloadDriver.Target(s.name(), s.id(), s.anchors()));
+        targets.add(new WorkloadDriver.Target(s.name(), s.id(), s.anchors(), s.anchorMap()));
       }
       FaultSchedule schedule =
           FaultSchedule.generate(
@@ -89,9 +93,9 @@ public final class SimRun {
               o.workload(),
               o.seed(),
               targets,
-              fabric.anchors(),
               history,
-              m -> Signing.sign(m, fabric.admin()));
+              m -> Signing.sign(m, fabric.admin()),
+              Policies.ownedBy(fabric.admin().publicKey()));
       Progress progress = new Progress(log, o.durationMs(), o.progress());
       driver.start(clients);
       try {
@@ -127,8 +131,7 @@ public final class SimRun {
       for (History.FaultSpan span : history.faults()) {
         healed = Math.max(healed, span.endS());
       }
-      FinalState fin =
-          finalState(fabric, o.mutant(), history.ops(), converged, healed + 3, workloadEnd);
+      FinalState fin = finalState(fabric, history.ops(), converged, healed + 3, workloadEnd);
       List<Op> ops = history.ops();
       List<Verdict> verdicts = Checks.all(ops, fin);
       SimResult result =
@@ -172,17 +175,15 @@ public final class SimRun {
     }
   }
 
-  /** Reads every name back (linearizable, unfaulted) and takes each replica's head and lineage. */
+  /**
+   * Reads every name back (linearizable, through a resolver no fault touches) and takes each
+   * replica's head and lineage of every scope the anchors host now.
+   */
   public static FinalState finalState(
-      SimFabric fabric,
-      org.anf.sim.workload.Mutant mutant,
-      List<Op> ops,
-      boolean converged,
-      double settledFromS,
-      double workloadEnd) {
+      SimFabric fabric, List<Op> ops, boolean converged, double settledFromS, double workloadEnd) {
     Set<String> names = new LinkedHashSet<>();
     for (Op op : ops) {
-      if (op.kind().isWrite()) {
+      if (op.kind().isFamilyWrite()) {
         names.add(op.alias());
         if (op.target() != null) {
           names.add(op.target());
@@ -190,22 +191,25 @@ public final class SimRun {
       }
     }
     Map<String, SimClient.Answer> answers = new LinkedHashMap<>();
-    try (SimClient observer = fabric.observer(mutant)) {
+    try (SimClient observer = fabric.observer()) {
       for (String n : names) {
-        answers.put(
-            n, observer.resolve(n, Consistency.CONSISTENCY_LINEARIZABLE, 0, fabric.anchors()));
+        answers.put(n, observer.resolve(n, Consistency.CONSISTENCY_LINEARIZABLE, 0));
       }
     }
     Map<String, List<SimFabric.Replica>> replicas = new LinkedHashMap<>();
     Map<String, Map<String, List<LineageEntry>>> lineage = new LinkedHashMap<>();
-    for (SimFabric.Scope s : fabric.scopes()) {
-      replicas.put(s.name(), fabric.replicas(s));
+    for (SimFabric.Hosted s : fabric.allScopes()) {
+      String label = replicas.containsKey(s.label()) ? s.label() + " #" + s.id() : s.label();
+      replicas.put(label, fabric.replicas(s));
       Map<String, List<LineageEntry>> byReplica = new LinkedHashMap<>();
       for (String a : s.anchors()) {
-        byReplica.put(a, fabric.lineage(s, a));
+        if (!fabric.isDown(a)) {
+          byReplica.put(a, fabric.lineage(s, a));
+        }
       }
-      lineage.put(s.name(), byReplica);
+      lineage.put(label, byReplica);
     }
-    return new FinalState(converged, replicas, lineage, answers, settledFromS, workloadEnd);
+    return new FinalState(
+        converged, fabric.unsettled(), replicas, lineage, answers, settledFromS, workloadEnd);
   }
 }

@@ -1,5 +1,6 @@
 package org.anf.sim.scenario;
 
+import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,19 +16,27 @@ import java.util.Random;
 import org.anf.lineage.alias.Alias;
 import org.anf.lineage.mutation.MutationFactory;
 import org.anf.lineage.mutation.Signing;
+import org.anf.lineage.state.ScopeIds;
+import org.anf.lineage.transition.Policies;
 import org.anf.proto.v1.Consistency;
 import org.anf.proto.v1.Endpoint;
+import org.anf.proto.v1.Merge;
+import org.anf.proto.v1.Move;
 import org.anf.proto.v1.Mutation;
 import org.anf.proto.v1.ObjectRecord;
+import org.anf.proto.v1.Policy;
+import org.anf.proto.v1.SignedMutation;
+import org.anf.proto.v1.SplitChild;
+import org.anf.proto.v1.TxnPhase;
 import org.anf.sim.check.Checks;
 import org.anf.sim.check.FinalState;
 import org.anf.sim.check.Verdict;
 import org.anf.sim.faults.Links;
+import org.anf.sim.faults.Mutant;
 import org.anf.sim.history.History;
 import org.anf.sim.history.Op;
 import org.anf.sim.runner.SimFabric;
 import org.anf.sim.runner.SimRun;
-import org.anf.sim.workload.Mutant;
 import org.anf.sim.workload.SimClient;
 import org.jspecify.annotations.Nullable;
 
@@ -39,14 +48,19 @@ import org.jspecify.annotations.Nullable;
  * <pre>
  * fabric anchors=3 scopes=1 [mutant=NAME]   first command: starts the fabric
  * bind s0@x via 1                            writes go through client c1, asking anchor 1 first
- * rename s0@x s0@y via 2 | move s0@y s0@mv/y via 1 | unbind s0@y via 1
- * resolve s0@x via 1 [consistency=any|bounded|linearizable]
+ * rename s0@x s0@y via 2 | unbind s0@y via 1
+ * move s0@y s0@mv via 1                      to NEW_PARENT, keeping the last label; across
+ *                                            scopes it runs the structural protocol
+ * split s0 g1 [g2...] via 1 | merge s0@g1 via 2
+ * resolve s0@x via 1 [consistency=any|bounded|linearizable]   through c1's AnfResolver
  * eventually resolve ...                     repeats (up to 30 s) until the expect below holds
  * partition 1|2,3        partition 1,c1|2,3  cut 1-&gt;2      delay 1-&gt;2 200ms
  * crash 2     restart 2     heal     stabilize     wait 3s
+ * await leader 2,3                           until one of them leads every scope they govern
+ * await stale 1                              until anchor 1 marks its own answers stale
  * check                                      runs every checker over the scenario's history
  * expect ok | refused | indeterminate | EXACT [stale|fresh] | REDIRECTED | NOT_FOUND
- * expect check NAME pass|fail     expect checks pass
+ * expect check NAME pass|fail [with TEXT]    expect checks pass
  * </pre>
  */
 public final class ScenarioRunner implements AutoCloseable {
@@ -69,6 +83,10 @@ public final class ScenarioRunner implements AutoCloseable {
   private final Map<String, String> uidNames = new HashMap<>();
   private final MutationFactory factory =
       new MutationFactory(new Random(7), System::currentTimeMillis);
+
+  /** How long a structural request may take in a scenario, retries included. */
+  private static final long STRUCTURE_TIMEOUT_MS = 30_000;
+
   private @Nullable Result last;
   private List<Verdict> verdicts = List.of();
 
@@ -128,6 +146,8 @@ public final class ScenarioRunner implements AutoCloseable {
           switch (w[0]) {
             case "fabric" -> fabric(w);
             case "bind", "rename", "move", "unbind" -> write(w);
+            case "split" -> split(w);
+            case "merge" -> merge(w);
             case "resolve" -> resolve(w);
             case "partition" -> partition(line.substring("partition".length()));
             case "cut" -> cut(w);
@@ -147,7 +167,40 @@ public final class ScenarioRunner implements AutoCloseable {
             case "stabilize" -> {
               boolean ok = fabric().stabilize(Duration.ofSeconds(60));
               yield new Result(
-                  ok ? "ok" : "indeterminate", null, false, ok ? "converged" : "did not converge");
+                  ok ? "ok" : "indeterminate",
+                  null,
+                  false,
+                  ok
+                      ? "converged"
+                      : "did not settle within 60 s: "
+                          + String.join("; ", fabric().whyNotSettled()));
+            }
+            case "await" -> {
+              if (w.length == 3 && w[1].equals("stale")) {
+                String a = anchor(w[2]);
+                boolean ok = fabric().awaitStale(a, Duration.ofSeconds(60));
+                yield new Result(
+                    ok ? "ok" : "indeterminate",
+                    null,
+                    false,
+                    ok
+                        ? a + " marks its answers stale"
+                        : a + " did not mark its answers stale within 60 s");
+              }
+              if (w.length < 3 || !w[1].equals("leader")) {
+                throw new IllegalArgumentException(
+                    "await leader ANCHOR,ANCHOR... or await stale ANCHOR");
+              }
+              List<String> among = new ArrayList<>();
+              for (String a : w[2].split(",")) {
+                among.add(anchor(a.trim()));
+              }
+              boolean ok = fabric().awaitLeaderAmong(among, Duration.ofSeconds(60));
+              yield new Result(
+                  ok ? "ok" : "indeterminate",
+                  null,
+                  false,
+                  ok ? "a leader among " + among : "no leader among " + among + " within 60 s");
             }
             case "wait" -> {
               pause(org.anf.sim.runner.SimOptions.parseDuration(w[1]));
@@ -156,7 +209,9 @@ public final class ScenarioRunner implements AutoCloseable {
             case "check" -> check();
             default -> throw new IllegalArgumentException("unknown command '" + w[0] + "'");
           };
-    } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
+    } catch (IllegalArgumentException
+        | ArrayIndexOutOfBoundsException
+        | org.anf.lineage.error.AnfException e) {
       throw new Mismatch(name + ":" + lineNo + ": cannot run '" + line + "': " + e.getMessage());
     }
     last = r;
@@ -188,7 +243,9 @@ public final class ScenarioRunner implements AutoCloseable {
       }
     }
     try {
-      fabric = SimFabric.start(Files.createTempDirectory("anf-scenario-"), true, anchors, scopes);
+      fabric =
+          SimFabric.start(
+              Files.createTempDirectory("anf-scenario-"), true, anchors, scopes, mutant);
     } catch (IOException e) {
       throw new IllegalArgumentException("no temp dir: " + e.getMessage());
     }
@@ -213,7 +270,9 @@ public final class ScenarioRunner implements AutoCloseable {
   /** The client c1 asking {@code via} first. */
   private SimClient client(String via) {
     String a = anchor(via);
-    return clients.computeIfAbsent(a, x -> fabric().client("c1", fabric().index(x), mutant, 6000));
+    // A long hedge delay: the anchor named by "via" answers unless it fails.
+    return clients.computeIfAbsent(
+        a, x -> fabric().client("c1", fabric().index(x), 6000, Duration.ofSeconds(1)));
   }
 
   private static String option(String[] w, String key, String dflt) {
@@ -233,39 +292,75 @@ public final class ScenarioRunner implements AutoCloseable {
   private Result write(String[] w) {
     String kind = w[0];
     String alias = w[1];
-    String to = kind.equals("rename") || kind.equals("move") ? w[2] : null;
     String via = option(w, "via", "1");
-    SimFabric.Scope scope = scopeOf(alias);
-    long sid = scope.id();
-    Mutation m =
+    String to =
         switch (kind) {
-          case "bind" ->
-              factory.bind(
-                  sid,
-                  Alias.parse(alias),
-                  ObjectRecord.newBuilder()
-                      .addEndpoints(Endpoint.newBuilder().setHost("10.0.0.1").setPort(443))
-                      .build());
-          case "rename" -> factory.rename(sid, Alias.parse(alias), Alias.parse(req(to)));
-          case "move" -> factory.moveLocal(sid, Alias.parse(alias), Alias.parse(req(to)));
-          default -> factory.unbind(sid, Alias.parse(alias));
+          case "rename" -> w[2];
+          case "move" -> {
+            Alias from = Alias.parse(alias);
+            yield Alias.parse(w[2]).concat(List.of(from.label(from.size() - 1))).text();
+          }
+          default -> null;
         };
+    SimClient c = client(via);
+    SimFabric.Scope top = scopeOf(alias);
+    SimClient.Located at = locate(c, alias);
     String family = familyOf.computeIfAbsent(alias, a -> a);
     if (to != null) {
       familyOf.put(to, family);
     }
-    long inv = history.nowUs();
-    SimClient.WriteResult res =
-        client(via).submit(Signing.sign(m, fabric().admin()), scope.anchors());
+    Op.Kind opKind = Op.Kind.valueOf(kind.toUpperCase(Locale.ROOT));
+    Mutation m;
+    SimClient.WriteResult res;
+    long inv;
+    SimClient.Located there = to != null && kind.equals("move") ? locate(c, to) : null;
+    if (there != null && to != null && there.scopeId() != at.scopeId()) {
+      SimFabric.Scope dst = scopeOf(to);
+      m =
+          factory
+              .base(at.scopeId())
+              .setMutationId(factory.randomBytes(16))
+              .setMove(
+                  Move.newBuilder()
+                      .setFrom(Alias.parse(alias).toProto())
+                      .setTo(Alias.parse(to).toProto())
+                      .setPhase(TxnPhase.TXN_PHASE_PREPARE)
+                      .setPeerScopeId(there.scopeId()))
+              .build();
+      List<String> coordinators = new ArrayList<>(top.anchors());
+      coordinators.retainAll(dst.anchors());
+      opKind = Op.Kind.XMOVE;
+      inv = history.nowUs();
+      res = c.structure("move", sign(m), coordinators, at.scopeId(), STRUCTURE_TIMEOUT_MS);
+    } else {
+      long sid = at.scopeId();
+      m =
+          switch (kind) {
+            case "bind" ->
+                factory.bind(
+                    sid,
+                    Alias.parse(alias),
+                    ObjectRecord.newBuilder()
+                        .addEndpoints(Endpoint.newBuilder().setHost("10.0.0.1").setPort(443))
+                        .build());
+            case "rename" -> factory.rename(sid, Alias.parse(alias), Alias.parse(req(to)));
+            case "move" -> factory.moveLocal(sid, Alias.parse(alias), Alias.parse(req(to)));
+            default -> factory.unbind(sid, Alias.parse(alias));
+          };
+      inv = history.nowUs();
+      res = c.submit(sign(m), top.anchors());
+    }
     history.add(
         new Op(
             history.nextId(),
             "c1",
-            Op.Kind.valueOf(kind.toUpperCase(Locale.ROOT)),
+            opKind,
             family,
             alias,
             to,
-            scope.index(),
+            at.path(),
+            ScopeIds.text(at.scopeId()),
+            res.seq(),
             inv,
             history.nowUs(),
             res.outcome(),
@@ -278,14 +373,117 @@ public final class ScenarioRunner implements AutoCloseable {
             res.via(),
             HexFormat.of().formatHex(m.getMutationId().toByteArray()),
             res.detail()));
+    return writeResult(res, opKind == Op.Kind.XMOVE ? "cross-scope, " : "");
+  }
+
+  private Result writeResult(SimClient.WriteResult res, String note) {
     String outcome = res.outcome().name().toLowerCase(Locale.ROOT);
     return new Result(
-        outcome, null, false, outcome + (res.uid() == null ? "" : " " + uidName(res.uid())));
+        outcome,
+        null,
+        false,
+        outcome
+            + (res.uid() == null ? "" : " " + uidName(res.uid()))
+            + (res.outcome() == Op.Outcome.OK && note.isEmpty()
+                ? ""
+                : " (" + note + res.detail() + ")"));
+  }
+
+  /** {@code split SCOPE CHILD... [via N]}: the top-level SCOPE's entries under each CHILD label. */
+  private Result split(String[] w) {
+    SimFabric.Scope top = fabric().scope(w[1]);
+    List<String> labels = new ArrayList<>();
+    for (int i = 2; i < w.length && !w[i].equals("via"); i++) {
+      labels.add(w[i]);
+    }
+    if (labels.isEmpty()) {
+      throw new IllegalArgumentException("split SCOPE CHILD... names at least one child label");
+    }
+    List<SplitChild> children = new ArrayList<>();
+    Policy policy = Policies.ownedBy(fabric().admin().publicKey());
+    for (String l : labels) {
+      children.add(
+          factory.splitChild(top.id(), Alias.parse(top.name()), l, top.anchorMap(), policy));
+    }
+    ByteString txn = factory.randomBytes(16);
+    Mutation m =
+        factory.split(top.id(), TxnPhase.TXN_PHASE_LOCAL, txn, children).toBuilder()
+            .setMutationId(txn)
+            .build();
+    List<String> made = new ArrayList<>();
+    labels.forEach(l -> made.add(top.name() + "@" + l));
+    return structural(
+        Op.Kind.SPLIT, top.name(), String.join(",", made), m, top, option(w, "via", "1"));
+  }
+
+  /** {@code merge CHILD [via N]}: a child split out of a top-level scope, back into it. */
+  private Result merge(String[] w) {
+    String child = w[1];
+    SimFabric.Scope top = scopeOf(child);
+    SimClient c = client(option(w, "via", "1"));
+    SimClient.Located at = locate(c, child + "/x");
+    if (at.scopeId() == top.id()) {
+      throw new IllegalArgumentException("'" + child + "' is not a child scope of " + top.name());
+    }
+    Mutation m =
+        factory
+            .base(top.id())
+            .setMutationId(factory.randomBytes(16))
+            .setMerge(
+                Merge.newBuilder()
+                    .setChildScopeId(at.scopeId())
+                    .setChild(Alias.parse(child).toProto())
+                    .setPhase(TxnPhase.TXN_PHASE_PREPARE))
+            .build();
+    return structural(Op.Kind.MERGE, child, top.name(), m, top, option(w, "via", "1"));
+  }
+
+  private Result structural(
+      Op.Kind kind, String alias, String target, Mutation m, SimFabric.Scope top, String via) {
+    SimClient c = client(via);
+    long inv = history.nowUs();
+    SimClient.WriteResult res =
+        c.structure(kind.label(), sign(m), top.anchors(), top.id(), STRUCTURE_TIMEOUT_MS);
+    history.add(
+        new Op(
+            history.nextId(),
+            "c1",
+            kind,
+            "",
+            alias,
+            target,
+            top.name(),
+            ScopeIds.text(top.id()),
+            res.seq(),
+            inv,
+            history.nowUs(),
+            res.outcome(),
+            null,
+            null,
+            false,
+            0,
+            "",
+            0,
+            res.via(),
+            HexFormat.of().formatHex(m.getMutationId().toByteArray()),
+            res.detail()));
+    return writeResult(res, "");
+  }
+
+  private SignedMutation sign(Mutation m) {
+    return Signing.sign(m, fabric().admin());
+  }
+
+  /** The scope governing {@code alias} now, as the client's first reachable anchor sees it. */
+  private SimClient.Located locate(SimClient c, String alias) {
+    SimFabric.Scope top = scopeOf(alias);
+    SimClient.Located l = c.locate(alias, top.id(), top.name(), top.anchors());
+    return l != null ? l : new SimClient.Located(top.id(), top.name());
   }
 
   private static String req(@Nullable String s) {
     if (s == null) {
-      throw new IllegalArgumentException("a rename or move names the new alias");
+      throw new IllegalArgumentException("a rename or move names where to");
     }
     return s;
   }
@@ -318,7 +516,7 @@ public final class ScenarioRunner implements AutoCloseable {
             ? 0
             : consistency == Consistency.CONSISTENCY_BOUNDED ? 1000 : 2000;
     long inv = history.nowUs();
-    SimClient.Answer a = client(via).resolve(alias, consistency, bound, fabric().anchors());
+    SimClient.Answer a = client(via).resolve(alias, consistency, bound);
     history.add(
         new Op(
             history.nextId(),
@@ -327,7 +525,9 @@ public final class ScenarioRunner implements AutoCloseable {
             familyOf.getOrDefault(alias, alias),
             alias,
             null,
-            scopeOf(alias).index(),
+            scopeOf(alias).name(),
+            "",
+            0,
             inv,
             history.nowUs(),
             a.outcome(),
@@ -387,7 +587,7 @@ public final class ScenarioRunner implements AutoCloseable {
     SimFabric f = fabric();
     boolean converged = f.stabilize(Duration.ofSeconds(60));
     double now = history.nowUs() / 1e6;
-    FinalState fin = SimRun.finalState(f, mutant, history.ops(), converged, now, now);
+    FinalState fin = SimRun.finalState(f, history.ops(), converged, now, now);
     verdicts = Checks.all(history.ops(), fin);
     StringBuilder sb = new StringBuilder();
     for (Verdict v : verdicts) {
@@ -423,10 +623,16 @@ public final class ScenarioRunner implements AutoCloseable {
       case "checks" -> ok = !verdicts.isEmpty() && verdicts.stream().allMatch(Verdict::ok);
       case "check" -> {
         boolean wantPass = w[2].equals("pass");
+        int with = line.indexOf(" with ");
+        String text = with < 0 ? null : line.substring(with + " with ".length()).trim();
         ok = false;
         for (Verdict v : verdicts) {
           if (v.name().equals(w[1])) {
-            ok = v.ok() == wantPass;
+            ok =
+                v.ok() == wantPass
+                    && (text == null
+                        || v.problems().stream().anyMatch(p -> p.contains(text))
+                        || v.summary().contains(text));
           }
         }
       }

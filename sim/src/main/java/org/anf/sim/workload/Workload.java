@@ -14,13 +14,15 @@ import java.util.TreeMap;
  *
  * @param clients simulated clients (resolvers that also write), each its own thread
  * @param opsPerSecond target rate over all clients
- * @param mix weight of each kind: bind, rename, move, unbind, resolve
+ * @param mix weight of each kind: bind, rename, move (within a scope), xmove (to another scope),
+ *     unbind, split, merge, resolve
  * @param opTimeoutMs how long one operation may take, retries included, before it counts as
  *     indeterminate (writes) or unavailable (resolves)
  */
 public record Workload(
     int clients, double opsPerSecond, Map<String, Integer> mix, long opTimeoutMs) {
-  public static final List<String> KINDS = List.of("bind", "rename", "move", "unbind", "resolve");
+  public static final List<String> KINDS =
+      List.of("bind", "rename", "move", "xmove", "unbind", "split", "merge", "resolve");
 
   public Workload {
     if (clients < 1) {
@@ -29,7 +31,17 @@ public record Workload(
     if (opsPerSecond <= 0) {
       throw new IllegalArgumentException("--rate must be positive");
     }
-    mix = Map.copyOf(mix);
+    Map<String, Integer> positive = new TreeMap<>();
+    mix.forEach(
+        (k, v) -> {
+          if (v < 0) {
+            throw new IllegalArgumentException("--mix weight of " + k + " must not be negative");
+          }
+          if (v > 0) {
+            positive.put(k, v);
+          }
+        });
+    mix = Map.copyOf(positive);
     for (String k : mix.keySet()) {
       if (!KINDS.contains(k)) {
         throw new IllegalArgumentException("unknown operation '" + k + "' in --mix; use " + KINDS);
@@ -41,7 +53,9 @@ public record Workload(
   }
 
   public static Map<String, Integer> defaultMix() {
-    return Map.of("bind", 20, "rename", 8, "move", 4, "unbind", 3, "resolve", 65);
+    return Map.of(
+        "bind", 20, "rename", 8, "move", 4, "xmove", 3, "unbind", 3, "split", 1, "merge", 1,
+        "resolve", 65);
   }
 
   /** Parses {@code bind=20,rename=8,resolve=70}; kinds left out get weight 0. */
@@ -81,6 +95,17 @@ public record Workload(
       }
     }
     return "resolve";
+  }
+
+  /** The mix as {@code --mix} takes it: kinds with a weight, in the order of {@link #KINDS}. */
+  public String mixText() {
+    List<String> parts = new ArrayList<>();
+    for (String k : KINDS) {
+      if (mix.getOrDefault(k, 0) > 0) {
+        parts.add(k + "=" + mix.get(k));
+      }
+    }
+    return String.join(",", parts);
   }
 
   public String describe() {

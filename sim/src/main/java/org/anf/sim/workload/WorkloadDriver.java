@@ -1,39 +1,56 @@
 package org.anf.sim.workload;
 
+import com.google.protobuf.ByteString;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.anf.lineage.alias.Alias;
 import org.anf.lineage.mutation.MutationFactory;
+import org.anf.lineage.state.ScopeIds;
+import org.anf.proto.v1.AnchorMap;
 import org.anf.proto.v1.Consistency;
 import org.anf.proto.v1.Endpoint;
+import org.anf.proto.v1.Merge;
+import org.anf.proto.v1.Move;
 import org.anf.proto.v1.Mutation;
 import org.anf.proto.v1.ObjectRecord;
+import org.anf.proto.v1.Policy;
 import org.anf.proto.v1.SignedMutation;
+import org.anf.proto.v1.TxnPhase;
 import org.anf.sim.history.History;
 import org.anf.sim.history.Op;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Runs the workload: one thread per simulated client, each drawing its operations from its own
- * stream of the run's seed and pacing itself to its share of the rate. Names come in families: a
- * client binds {@code s1@c2f7}, may rename it ({@code s1@c2f7-r1}) or move it ({@code
- * s1@mv/c2f7-m2}) and may unbind it. Only the owning client mutates a family, one operation at a
- * time, and never again after an indeterminate outcome, so each family's history is a sequence the
- * checkers can model exactly. Any client resolves any name of any family.
+ * stream of the run's seed and pacing itself to its share of the rate.
+ *
+ * <p>Names come in families under a few group labels of each top-level scope: a client binds {@code
+ * s1@g2/c2f7}, may rename it ({@code s1@g2/c2f7-r1}), move it within its scope ({@code
+ * s1@g2/mv/c2f7-m2}) or to another scope ({@code s0@g0/c2f7-x3}), and may unbind it. Only the
+ * owning client mutates a family, one operation at a time, and never again after an indeterminate
+ * outcome, so each family's history is a sequence the checkers can model exactly. Any client
+ * resolves any name of any family. Any client may also split a group out of its scope into a child
+ * scope ({@code s1@g2}) or merge such a child back, one structural change at a time in the whole
+ * fabric: these change which group governs a name, never what the name answers.
  */
 public final class WorkloadDriver {
-  /** A scope the workload writes to: its label, id and anchors. */
-  public record Target(String name, long id, List<String> anchors) {}
+  /** Group labels under each top-level scope, the units that split and merge. */
+  public static final int GROUPS = 3;
+
+  /** A top-level scope the workload writes to: its label, id, anchors and anchor map. */
+  public record Target(String name, long id, List<String> anchors, AnchorMap anchorMap) {}
 
   /** The names of a family, as they were introduced (readable by every client). */
-  record Names(String family, int scope, List<String> names) {}
+  record Names(String family, List<String> names) {}
 
   private enum State {
     BOUND,
@@ -42,14 +59,12 @@ public final class WorkloadDriver {
 
   private static final class Family {
     final String id;
-    final int scope;
     final Names names;
     String current;
     State state = State.BOUND;
 
-    Family(String id, int scope, Names names, String current) {
+    Family(String id, Names names, String current) {
       this.id = id;
-      this.scope = scope;
       this.names = names;
       this.current = current;
     }
@@ -58,26 +73,31 @@ public final class WorkloadDriver {
   private final Workload workload;
   private final long seed;
   private final List<Target> targets;
-  private final List<String> rootAnchors;
   private final History history;
   private final Function<Mutation, SignedMutation> signer;
+  private final Policy childPolicy;
   private final List<Names> all = new CopyOnWriteArrayList<>();
+  private final Set<String> splitGroups = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean structural = new AtomicBoolean();
   private final AtomicBoolean stop = new AtomicBoolean();
   private final List<Thread> threads = new ArrayList<>();
 
+  /**
+   * @param childPolicy the policy of the child scopes splits create
+   */
   public WorkloadDriver(
       Workload workload,
       long seed,
       List<Target> targets,
-      List<String> rootAnchors,
       History history,
-      Function<Mutation, SignedMutation> signer) {
+      Function<Mutation, SignedMutation> signer,
+      Policy childPolicy) {
     this.workload = workload;
     this.seed = seed;
     this.targets = targets;
-    this.rootAnchors = rootAnchors;
     this.history = history;
     this.signer = signer;
+    this.childPolicy = childPolicy;
   }
 
   /** Starts every client on its thread; {@link #stop} ends them. */
@@ -95,9 +115,10 @@ public final class WorkloadDriver {
   /** Asks every client to stop and waits for the operations in flight. */
   public void stop() {
     stop.set(true);
+    long wait = SimClient.structureTimeout(workload.opTimeoutMs()).toMillis() + 10_000;
     for (Thread t : threads) {
       try {
-        t.join(workload.opTimeoutMs() * 3 + 5000);
+        t.join(wait);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -137,32 +158,111 @@ public final class WorkloadDriver {
       if (kind.equals("resolve") && all.isEmpty()) {
         kind = "bind";
       }
-      if (!kind.equals("bind") && !kind.equals("resolve") && live.isEmpty()) {
+      boolean familyWrite =
+          !kind.equals("bind")
+              && !kind.equals("resolve")
+              && !kind.equals("split")
+              && !kind.equals("merge");
+      if (familyWrite && live.isEmpty()) {
         kind = "bind";
       }
       switch (kind) {
         case "bind" -> mine.add(bind(c, r, factory, ++made));
-        case "rename", "move" -> {
+        case "rename", "move", "xmove" -> {
           Family f = live.get(r.nextInt(live.size()));
-          boolean move = kind.equals("move");
           int k = f.names.names().size();
-          String label = f.id + (move ? "-m" : "-r") + k;
-          String to = targets.get(f.scope).name() + "@" + (move ? "mv/" : "") + label;
-          write(c, factory, f, move ? Op.Kind.MOVE : Op.Kind.RENAME, to);
+          Alias cur = Alias.parse(f.current);
+          String to =
+              switch (kind) {
+                case "rename" -> cur.prefix(cur.size() - 1).text() + "/" + f.id + "-r" + k;
+                case "move" -> cur.prefix(2).text() + "/mv/" + f.id + "-m" + k;
+                default -> xmoveTarget(r, cur, f.id + "-x" + k);
+              };
+          write(c, factory, f, kind.equals("rename") ? Op.Kind.RENAME : Op.Kind.MOVE, to);
         }
         case "unbind" -> write(c, factory, live.get(r.nextInt(live.size())), Op.Kind.UNBIND, null);
+        case "split", "merge" -> {
+          if (!structure(c, r, factory, kind.equals("split")) && !all.isEmpty()) {
+            resolve(c, r);
+          }
+        }
         default -> resolve(c, r);
       }
     }
   }
 
+  private static String group(SplittableRandom r) {
+    return "g" + r.nextInt(GROUPS);
+  }
+
+  /**
+   * Where a cross-scope move goes: a group of another top-level scope that shares an anchor with
+   * this one (the coordinator must anchor both), or with one scope another group of it (which is
+   * another scope when exactly one of the two is split out).
+   */
+  private String xmoveTarget(SplittableRandom r, Alias current, String label) {
+    int from = topIndex(current.text());
+    List<Integer> others = new ArrayList<>();
+    for (int j = 0; j < targets.size(); j++) {
+      if (j != from && !coordinators(targets.get(from), targets.get(j)).isEmpty()) {
+        others.add(j);
+      }
+    }
+    if (others.isEmpty()) {
+      String g = current.label(1);
+      String other = g;
+      while (other.equals(g)) {
+        other = group(r);
+      }
+      return targets.get(from).name() + "@" + other + "/" + label;
+    }
+    Target t = targets.get(others.get(r.nextInt(others.size())));
+    return t.name() + "@" + group(r) + "/" + label;
+  }
+
+  private int topIndex(String alias) {
+    String top = Alias.parse(alias).label(0);
+    for (int j = 0; j < targets.size(); j++) {
+      if (targets.get(j).name().equals(top)) {
+        return j;
+      }
+    }
+    throw new IllegalStateException("no top-level scope for " + alias);
+  }
+
+  /** Anchors of both scopes, which may coordinate a transaction between them. */
+  static List<String> coordinators(Target a, Target b) {
+    List<String> out = new ArrayList<>(a.anchors());
+    out.retainAll(b.anchors());
+    return out;
+  }
+
+  /** The scope governing {@code alias}: as one of its top scope's anchors sees it, else the top. */
+  private SimClient.Located locate(SimClient c, String alias) {
+    Target t = targets.get(topIndex(alias));
+    SimClient.Located l = c.locate(alias, t.id(), t.name(), t.anchors());
+    if (l == null) {
+      return new SimClient.Located(t.id(), t.name());
+    }
+    Alias a = Alias.parse(alias);
+    if (a.size() >= 2) {
+      String g = a.prefix(2).text();
+      if (l.scopeId() != t.id()) {
+        splitGroups.add(g);
+      } else {
+        splitGroups.remove(g);
+      }
+    }
+    return l;
+  }
+
   private Family bind(SimClient c, SplittableRandom r, MutationFactory factory, int n) {
-    int scope = r.nextInt(targets.size());
+    Target t = targets.get(r.nextInt(targets.size()));
     String id = c.id() + "f" + n;
-    String alias = targets.get(scope).name() + "@" + id;
-    Names names = new Names(id, scope, new CopyOnWriteArrayList<>(List.of(alias)));
+    String alias = t.name() + "@" + group(r) + "/" + id;
+    Names names = new Names(id, new CopyOnWriteArrayList<>(List.of(alias)));
     all.add(names);
-    Family f = new Family(id, scope, names, alias);
+    Family f = new Family(id, names, alias);
     ObjectRecord rec =
         ObjectRecord.newBuilder()
             .addEndpoints(
@@ -170,33 +270,178 @@ public final class WorkloadDriver {
                     .setHost("10.0." + r.nextInt(256) + "." + r.nextInt(256))
                     .setPort(1024 + r.nextInt(60000)))
             .build();
-    Target t = targets.get(scope);
-    Mutation m = factory.bind(t.id(), Alias.parse(alias), rec);
-    record(c, f, Op.Kind.BIND, alias, null, m, t);
+    SimClient.Located at = locate(c, alias);
+    Mutation m = factory.bind(at.scopeId(), Alias.parse(alias), rec);
+    long inv = history.nowUs();
+    SimClient.WriteResult w = c.submit(signer.apply(m), t.anchors());
+    record(c, f, Op.Kind.BIND, alias, null, m, at, inv, w);
     return f;
   }
 
   private void write(
       SimClient c, MutationFactory factory, Family f, Op.Kind kind, @Nullable String to) {
-    Target t = targets.get(f.scope);
-    Mutation m =
-        switch (kind) {
-          case RENAME -> factory.rename(t.id(), Alias.parse(f.current), Alias.parse(to(to)));
-          case MOVE -> factory.moveLocal(t.id(), Alias.parse(f.current), Alias.parse(to(to)));
-          case UNBIND -> factory.unbind(t.id(), Alias.parse(f.current));
-          default -> throw new IllegalStateException("not a family write: " + kind);
-        };
+    Target src = targets.get(topIndex(f.current));
+    SimClient.Located at = locate(c, f.current);
     if (to != null) {
       f.names.names().add(to);
     }
-    record(c, f, kind, f.current, to, m, t);
+    if (kind == Op.Kind.MOVE && to != null) {
+      Target dst = targets.get(topIndex(to));
+      SimClient.Located there = locate(c, to);
+      if (there.scopeId() != at.scopeId()) {
+        xmove(c, factory, f, to, src, at, dst, there);
+        return;
+      }
+    }
+    Mutation m =
+        switch (kind) {
+          case RENAME -> factory.rename(at.scopeId(), Alias.parse(f.current), Alias.parse(req(to)));
+          case MOVE ->
+              factory.moveLocal(at.scopeId(), Alias.parse(f.current), Alias.parse(req(to)));
+          case UNBIND -> factory.unbind(at.scopeId(), Alias.parse(f.current));
+          default -> throw new IllegalStateException("not a family write: " + kind);
+        };
+    long inv = history.nowUs();
+    SimClient.WriteResult w = c.submit(signer.apply(m), src.anchors());
+    record(c, f, kind, f.current, to, m, at, inv, w);
   }
 
-  private static String to(@Nullable String to) {
+  /** A move to another scope: the structural protocol, coordinated by an anchor of both. */
+  private void xmove(
+      SimClient c,
+      MutationFactory factory,
+      Family f,
+      String to,
+      Target src,
+      SimClient.Located at,
+      Target dst,
+      SimClient.Located there) {
+    Mutation m =
+        factory
+            .base(at.scopeId())
+            .setMutationId(factory.randomBytes(16))
+            .setMove(
+                Move.newBuilder()
+                    .setFrom(Alias.parse(f.current).toProto())
+                    .setTo(Alias.parse(to).toProto())
+                    .setPhase(TxnPhase.TXN_PHASE_PREPARE)
+                    .setPeerScopeId(there.scopeId()))
+            .build();
+    long inv = history.nowUs();
+    SimClient.WriteResult w =
+        c.structure(
+            "move",
+            signer.apply(m),
+            coordinators(src, dst),
+            at.scopeId(),
+            SimClient.structureTimeout(workload.opTimeoutMs()).toMillis());
+    record(c, f, Op.Kind.XMOVE, f.current, to, m, at, inv, w);
+  }
+
+  private static String req(@Nullable String to) {
     if (to == null) {
       throw new IllegalStateException("a rename or move needs a target");
     }
     return to;
+  }
+
+  /**
+   * Splits a group out of its scope, or merges a split-out group back, if no other structural
+   * change is under way and there is a group to change; false if nothing was done.
+   */
+  private boolean structure(
+      SimClient c, SplittableRandom r, MutationFactory factory, boolean split) {
+    if (!structural.compareAndSet(false, true)) {
+      return false;
+    }
+    try {
+      Target t = targets.get(r.nextInt(targets.size()));
+      List<String> candidates = new ArrayList<>();
+      for (int k = 0; k < GROUPS; k++) {
+        String g = t.name() + "@g" + k;
+        if (splitGroups.contains(g) != split) {
+          candidates.add(g);
+        }
+      }
+      if (candidates.isEmpty()) {
+        return false;
+      }
+      String group = candidates.get(r.nextInt(candidates.size()));
+      SimClient.Located at = locate(c, group + "/probe");
+      boolean isChild = at.scopeId() != t.id();
+      if (isChild == split) {
+        return false;
+      }
+      Alias parent = Alias.parse(t.name());
+      String label = Alias.parse(group).label(1);
+      Mutation m;
+      if (split) {
+        ByteString txn = factory.randomBytes(16);
+        m =
+            factory
+                .split(
+                    t.id(),
+                    TxnPhase.TXN_PHASE_LOCAL,
+                    txn,
+                    List.of(factory.splitChild(t.id(), parent, label, t.anchorMap(), childPolicy)))
+                .toBuilder()
+                .setMutationId(txn)
+                .build();
+      } else {
+        m =
+            factory
+                .base(t.id())
+                .setMutationId(factory.randomBytes(16))
+                .setMerge(
+                    Merge.newBuilder()
+                        .setChildScopeId(at.scopeId())
+                        .setChild(Alias.parse(group).toProto())
+                        .setPhase(TxnPhase.TXN_PHASE_PREPARE))
+                .build();
+      }
+      long inv = history.nowUs();
+      SimClient.WriteResult w =
+          c.structure(
+              split ? "split" : "merge",
+              signer.apply(m),
+              t.anchors(),
+              t.id(),
+              SimClient.structureTimeout(workload.opTimeoutMs()).toMillis());
+      long done = history.nowUs();
+      if (w.outcome() == Op.Outcome.OK) {
+        if (split) {
+          splitGroups.add(group);
+        } else {
+          splitGroups.remove(group);
+        }
+      }
+      history.add(
+          new Op(
+              history.nextId(),
+              c.id(),
+              split ? Op.Kind.SPLIT : Op.Kind.MERGE,
+              "",
+              split ? t.name() : group,
+              split ? group : t.name(),
+              t.name(),
+              ScopeIds.text(t.id()),
+              w.seq(),
+              inv,
+              done,
+              w.outcome(),
+              null,
+              null,
+              false,
+              0,
+              "",
+              0,
+              w.via(),
+              HexFormat.of().formatHex(m.getMutationId().toByteArray()),
+              w.detail()));
+      return true;
+    } finally {
+      structural.set(false);
+    }
   }
 
   private void record(
@@ -206,10 +451,9 @@ public final class WorkloadDriver {
       String alias,
       @Nullable String to,
       Mutation m,
-      Target t) {
-    SignedMutation s = signer.apply(m);
-    long inv = history.nowUs();
-    SimClient.WriteResult w = c.submit(s, t.anchors());
+      SimClient.Located at,
+      long inv,
+      SimClient.WriteResult w) {
     long done = history.nowUs();
     history.add(
         new Op(
@@ -219,7 +463,9 @@ public final class WorkloadDriver {
             f.id,
             alias,
             to,
-            f.scope,
+            at.path(),
+            ScopeIds.text(at.scopeId()),
+            w.seq(),
             inv,
             done,
             w.outcome(),
@@ -266,7 +512,7 @@ public final class WorkloadDriver {
       bound = 2000;
     }
     long inv = history.nowUs();
-    SimClient.Answer a = c.resolve(alias, consistency, bound, rootAnchors);
+    SimClient.Answer a = c.resolve(alias, consistency, bound);
     long done = history.nowUs();
     history.add(
         new Op(
@@ -276,7 +522,9 @@ public final class WorkloadDriver {
             n.family(),
             alias,
             null,
-            n.scope(),
+            Alias.parse(alias).label(0),
+            "",
+            0,
             inv,
             done,
             a.outcome(),

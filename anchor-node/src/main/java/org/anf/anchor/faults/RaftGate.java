@@ -1,43 +1,66 @@
-package org.anf.sim.faults;
+package org.anf.anchor.faults;
 
-import io.grpc.ForwardingServerCall;
-import io.grpc.ForwardingServerCallListener;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
+import org.apache.ratis.thirdparty.io.grpc.ForwardingServerCall;
+import org.apache.ratis.thirdparty.io.grpc.ForwardingServerCallListener;
+import org.apache.ratis.thirdparty.io.grpc.Metadata;
+import org.apache.ratis.thirdparty.io.grpc.ServerCall;
+import org.apache.ratis.thirdparty.io.grpc.ServerCallHandler;
+import org.apache.ratis.thirdparty.io.grpc.Status;
 
 /**
  * One intercepted call on anchor {@code self} from {@code from}: request messages cross the link
  * {@code from->self} (cut: refused or swallowed; delayed: delivered later, in order), replies cross
- * {@code self->from} (cut: lost; a unary call whose reply was lost ends UNAVAILABLE). {@code
- * RaftGate} and {@code ServiceGate} are the same code for the two gRPC flavours (Ratis's shaded
- * one, and the anchor services'); change both together.
+ * {@code self->from} (cut: a unary call whose reply was lost ends UNAVAILABLE; a stream breaks,
+ * UNAVAILABLE, since a connection never drops one message of a stream and carries on). {@code
+ * ServiceGate} (gRPC) and {@code RaftGate} (Ratis's shaded gRPC) are the same code for the two
+ * flavours; change both together.
  */
-final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
-  private final Links links;
+final class RaftGate<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
+  private final LinkFaults links;
   private final String from;
   private final String self;
-  private boolean closedBySim;
+  private boolean closedByGate;
   private boolean replyLost;
   private boolean chained;
   private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
 
-  ServiceGate(ServerCall<Q, R> call, Links links, String from, String self) {
+  private RaftGate(ServerCall<Q, R> call, LinkFaults links, String from, String self) {
     super(call);
     this.links = links;
     this.from = from;
     this.self = self;
   }
 
+  /** Starts {@code call} from {@code from} through the links; the listener the server gets. */
+  static <Q, R> ServerCall.Listener<Q> start(
+      ServerCall<Q, R> call,
+      Metadata headers,
+      ServerCallHandler<Q, R> next,
+      LinkFaults links,
+      String from,
+      String self) {
+    RaftGate<Q, R> gate = new RaftGate<>(call, links, from, self);
+    return gate.listener(next.startCall(gate, headers));
+  }
+
   @Override
   public synchronized void sendMessage(R message) {
-    if (closedBySim) {
+    if (closedByGate) {
       return;
     }
-    if (links.isCut(self, from)) {
-      replyLost = true;
-      links.counters().dropped();
+    if (links.link(self, from).cut()) {
+      links.dropped();
+      if (getMethodDescriptor().getType().serverSendsOneMessage()) {
+        replyLost = true;
+      } else {
+        // A stream over a connection never loses one message and goes on: it breaks.
+        closedByGate = true;
+        super.close(
+            Status.UNAVAILABLE.withDescription(
+                "sim: link " + self + "->" + from + " is cut; the stream broke"),
+            new Metadata());
+      }
       return;
     }
     super.sendMessage(message);
@@ -45,10 +68,10 @@ final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServe
 
   @Override
   public synchronized void close(Status status, Metadata trailers) {
-    if (closedBySim) {
+    if (closedByGate) {
       return;
     }
-    closedBySim = true;
+    closedByGate = true;
     if (replyLost && status.isOk()) {
       super.close(
           Status.UNAVAILABLE.withDescription(
@@ -59,21 +82,20 @@ final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServe
     super.close(status, trailers);
   }
 
-  private synchronized boolean closeBySim(String why) {
-    if (closedBySim) {
+  private synchronized boolean closeByGate(String why) {
+    if (closedByGate) {
       return false;
     }
-    closedBySim = true;
+    closedByGate = true;
     super.close(Status.UNAVAILABLE.withDescription(why), new Metadata());
     return true;
   }
 
   private synchronized boolean closed() {
-    return closedBySim;
+    return closedByGate;
   }
 
-  /** Wraps the application's listener so that requests cross the link. */
-  ServerCall.Listener<Q> listener(ServerCall.Listener<Q> app) {
+  private ServerCall.Listener<Q> listener(ServerCall.Listener<Q> app) {
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(app) {
       @Override
       public void onMessage(Q message) {
@@ -108,11 +130,10 @@ final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServe
     }
     long delayMs = 0;
     if (crossesLink) {
-      Links.Fault f = links.get(from, self);
+      LinkFaults.Link f = links.link(from, self);
       if (f.cut()) {
-        links.counters().dropped();
-        if (f.mode() == Links.DropMode.FAIL_FAST
-            && closeBySim("sim: link " + from + "->" + self + " is cut")) {
+        links.dropped();
+        if (!f.blackhole() && closeByGate("sim: link " + from + "->" + self + " is cut")) {
           deliverAlways(app::onCancel);
         }
         return;
@@ -120,7 +141,7 @@ final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServe
       delayMs = f.delayMs();
     }
     if (delayMs > 0) {
-      links.counters().delayed();
+      links.delayed();
     }
     schedule(event, delayMs, true);
   }
@@ -131,9 +152,8 @@ final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServe
 
   private void schedule(Runnable event, long delayMs, boolean unlessClosed) {
     synchronized (this) {
-      if (!chained && delayMs == 0) {
-        // Fall through to run inline, outside the lock.
-      } else {
+      if (chained || delayMs > 0) {
+        // Once one message waits, every later one queues behind it: a link delivers in order.
         chained = true;
         long due = System.nanoTime() + delayMs * 1_000_000L;
         tail =
@@ -141,12 +161,20 @@ final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServe
                 .thenRun(
                     () -> {
                       if (!unlessClosed || !closed()) {
-                        Links.runQuietly(event);
+                        runQuietly(event);
                       }
                     });
         return;
       }
     }
     event.run();
+  }
+
+  private static void runQuietly(Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      // A delayed delivery to a call the server already finished: nothing to deliver to.
+    }
   }
 }

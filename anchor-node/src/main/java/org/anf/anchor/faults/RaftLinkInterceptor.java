@@ -1,9 +1,10 @@
-package org.anf.sim.faults;
+package org.anf.anchor.faults;
 
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
+import org.anf.anchor.AnchorNode;
 import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.thirdparty.io.grpc.Grpc;
 import org.apache.ratis.thirdparty.io.grpc.Metadata;
@@ -13,24 +14,30 @@ import org.apache.ratis.thirdparty.io.grpc.ServerInterceptor;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Link faults on one anchor's Ratis server (installed through {@link GrpcServices.Customizer}, so
- * Ratis runs unchanged): every call another anchor makes to it (append entries, votes, snapshots,
- * and the writes its Ratis client sends) crosses the directed links between the two. The caller is
- * told by the certificate it presented: anchors talk mutual TLS, and each certificate's CN is its
- * anchor id.
+ * Link faults on one anchor's Ratis server, installed through Ratis's own {@link
+ * GrpcServices.Customizer} so that Ratis runs unchanged: every call another anchor makes to it
+ * (append entries, votes, snapshot installs, and the writes its Ratis client sends) crosses the
+ * directed links between the two. The caller is told by the certificate it presented: anchors talk
+ * mutual TLS, and each certificate's CN is its anchor id.
  */
 public final class RaftLinkInterceptor implements ServerInterceptor {
   private final String self;
-  private final Links links;
+  private final LinkFaults links;
 
-  public RaftLinkInterceptor(String self, Links links) {
+  private RaftLinkInterceptor(String self, LinkFaults links) {
     this.self = self;
     this.links = links;
   }
 
-  /** The customizer that installs this interceptor on Ratis's gRPC server. */
-  public GrpcServices.Customizer customizer() {
-    return (builder, types) -> builder.intercept(this);
+  /**
+   * Hooks for anchor {@code self}: link faults on its Ratis server, and {@code anchorServices} (if
+   * any) on its anchor services. The caller needs no Ratis type to build them.
+   */
+  public static AnchorNode.Hooks hooks(
+      String self, LinkFaults links, io.grpc.@Nullable ServerInterceptor anchorServices) {
+    RaftLinkInterceptor i = new RaftLinkInterceptor(self, links);
+    GrpcServices.Customizer customizer = (builder, types) -> builder.intercept(i);
+    return new AnchorNode.Hooks(customizer, anchorServices);
   }
 
   @Override
@@ -38,14 +45,13 @@ public final class RaftLinkInterceptor implements ServerInterceptor {
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String from = caller(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
     if (from == null) {
-      links.counters().unidentified();
+      links.unidentified();
       return next.startCall(call, headers);
     }
     if (from.equals(self)) {
       return next.startCall(call, headers);
     }
-    RaftGate<Q, R> gate = new RaftGate<>(call, links, from, self);
-    return gate.listener(next.startCall(gate, headers));
+    return RaftGate.start(call, headers, next, links, from, self);
   }
 
   /** The anchor id in the peer certificate's CN, or null without TLS. */
