@@ -13,7 +13,6 @@ import org.anf.anchor.config.AnchorConfig;
 import org.anf.anchor.group.ScopeGroups;
 import org.anf.anchor.statemachine.ScopeStateMachine;
 import org.anf.lineage.alias.Alias;
-import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.crypto.KeyPair;
 import org.anf.lineage.crypto.KeyText;
@@ -315,11 +314,10 @@ public final class DevFabric implements AutoCloseable {
             .setChild(path.toProto())
             .setChildScopeId(genesis.getScopeId())
             .setAnchors(anchors.toBuilder().setVersion(1))
-            .setPolicyDigest(
-                ByteString.copyFrom(
-                    Canonical.policyDigest(policy.toBuilder().setVersion(1).build())))
+            .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(policy)))
             .build();
-    create(factory.delegate(parent, d), genesis);
+    // With the child's policy the parent records its fuse (parent_may_reclaim).
+    create(factory.delegate(parent, d, policy), genesis);
     return genesis.getScopeId();
   }
 
