@@ -177,10 +177,10 @@ class CliIT {
     assertThat(downErr.get("position").isJsonNull()).isTrue();
 
     // Internal errors are not "not found" (1): their own status, documented in --help.
-    assertThat(ResolveCommand.exitCode(ErrorCode.INTERNAL)).isEqualTo(4);
-    assertThat(ResolveCommand.exitCode(ErrorCode.CORRUPTION)).isEqualTo(4);
-    assertThat(ResolveCommand.exitCode(ErrorCode.TIMEOUT)).isEqualTo(Anf.UNAVAILABLE);
-    assertThat(ResolveCommand.exitCode(ErrorCode.PRECONDITION_FAILED)).isEqualTo(Anf.USAGE);
+    assertThat(Anf.exitCode(ErrorCode.INTERNAL)).isEqualTo(4);
+    assertThat(Anf.exitCode(ErrorCode.CORRUPTION)).isEqualTo(4);
+    assertThat(Anf.exitCode(ErrorCode.TIMEOUT)).isEqualTo(Anf.UNAVAILABLE);
+    assertThat(Anf.exitCode(ErrorCode.PRECONDITION_FAILED)).isEqualTo(Anf.USAGE);
     assertThat(anf("resolve", "--help").out().replaceAll("\\s+", " ")).contains("4 internal error");
   }
 
