@@ -7,12 +7,14 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.anf.lineage.alias.Alias;
 import org.anf.lineage.alias.Name;
 import org.anf.lineage.chain.ChainVerifier;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.kv.Bytes;
 import org.anf.lineage.state.ScopeIds;
+import org.anf.lineage.uid.Uid;
 import org.anf.proto.v1.LineageEntry;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -160,12 +162,17 @@ public final class LineageCommand implements java.util.concurrent.Callable<Integ
       List<History.Item> shown,
       List<History.ScopeChain> scopes,
       List<VerifyRow> rows) {
+    // "ALIAS  UID  now at ALIAS2", or for a UID "UID  now UID2 at ALIAS".
     StringBuilder head = new StringBuilder(n.text());
-    if (h.current != null) {
-      head.append("  ").append(h.current.text());
+    boolean byUid = n instanceof Name.UidName;
+    Uid current = h.current;
+    boolean rotated = current != null && !current.text().equals(n.text());
+    if (current != null && rotated) {
+      head.append(byUid ? "  now " : "  ").append(current.text());
     }
-    if (h.at != null && !h.at.text().equals(n.text())) {
-      head.append("  now at ").append(h.at.text());
+    Alias at = h.at;
+    if (at != null && !at.text().equals(n.text())) {
+      head.append(byUid ? (rotated ? " at " : "  at ") : "  now at ").append(at.text());
     }
     out.println(head);
     if (!scopes.isEmpty()) {
