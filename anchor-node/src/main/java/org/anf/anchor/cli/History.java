@@ -501,6 +501,8 @@ final class History {
     }
     knownAnchors.addAll(anchors);
     AnfException last = null;
+    boolean gone =
+        true; // every anchor says it no longer hosts the scope (a merge is dissolving it)
     for (String a : anchors) {
       try {
         Fetched f = fetch(c, a, scopeId, 0);
@@ -536,10 +538,11 @@ final class History {
         if (e.code().isCallerError() && e.code() != ErrorCode.UNKNOWN_SCOPE) {
           throw e;
         }
+        gone &= e.code() == ErrorCode.UNKNOWN_SCOPE;
         last = e;
       }
     }
-    if (last != null) {
+    if (last != null && !gone) {
       throw last;
     }
     return null;
