@@ -8,7 +8,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.List;
-import org.anf.anchor.rpc.AdminServiceImpl;
 import org.anf.anchor.statemachine.ScopeStateMachine;
 import org.anf.anchor.testing.TestCluster;
 import org.anf.lineage.alias.Alias;
@@ -176,8 +175,7 @@ class ScopeCreationIT {
               .setChild(Alias.parse("svc").toProto())
               .setChildScopeId(genesis.getScopeId())
               .setAnchors(anchors.toBuilder().setVersion(1))
-              .setPolicyDigest(
-                  ByteString.copyFrom(AdminServiceImpl.delegatedPolicyDigest(delegated)))
+              .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(delegated)))
               .build();
       CreateScopeRequest req =
           CreateScopeRequest.newBuilder()

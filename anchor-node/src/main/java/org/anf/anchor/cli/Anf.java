@@ -8,8 +8,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code anf}: the one command line of the fabric. Exit status: 0 success (or found), 1 not found,
- * 2 usage or input error, 3 unavailable.
+ * {@code anf}: the one command line of the fabric. Exit status, the same for every command: 0
+ * success (or found), 1 not found, 2 usage or input error, 3 unavailable, 4 internal error (a bug
+ * or corrupt state, such as a lineage entry that does not verify).
  */
 @Command(
     name = "anf",
@@ -17,6 +18,16 @@ import picocli.CommandLine.Command;
     versionProvider = Anf.Version.class,
     description =
         "anf, the Anchor Naming Fabric: aliases that resolve to stable UIDs, governed per scope.",
+    exitCodeListHeading = "%nExit status (every command):%n",
+    exitCodeList = {
+      "0:success, or found",
+      "1:not found (an alias, a UID, a scope)",
+      "2:usage or input error: bad options or alias, bad signature, no right, refused by policy or"
+          + " a precondition (a split, merge or move aborted by a refusal too)",
+      "3:unavailable: no anchor answered, no quorum, deadline passed",
+      "4:internal error: a bug or corrupt state (a lineage entry that does not verify), neither an"
+          + " answer nor the input's fault"
+    },
     subcommands = {
       DevCommand.class,
       AnchorCommand.class,
@@ -43,6 +54,9 @@ public final class Anf implements Runnable {
   public static final int NOT_FOUND = 1;
   public static final int USAGE = 2;
   public static final int UNAVAILABLE = 3;
+
+  /** A bug or corrupt state: neither an answer nor the input's fault (so not 1, "not found"). */
+  public static final int INTERNAL = 4;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -91,7 +105,7 @@ public final class Anf implements Runnable {
             return exitCode(a.code());
           }
           e.println("anf: internal error: " + ex);
-          return 1;
+          return INTERNAL;
         });
     return cl;
   }
@@ -100,7 +114,7 @@ public final class Anf implements Runnable {
     return switch (code) {
       case NOT_FOUND, UNKNOWN_SCOPE -> NOT_FOUND;
       case UNAVAILABLE, TIMEOUT -> UNAVAILABLE;
-      case INTERNAL, CORRUPTION -> 1;
+      case INTERNAL, CORRUPTION -> INTERNAL;
       default -> USAGE;
     };
   }

@@ -104,7 +104,16 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
     DevFabric fabric = DevFabric.start(o);
     java.util.List<Companion> companions = new java.util.ArrayList<>();
     companions.add(resolver(fabric, data, port, dnsPort));
-    Path published = fabric.publishKey();
+    DevFabric.Published published =
+        fabric.publishKey(Path.of(System.getProperty("user.home"), ".anf"));
+    if (published.previous() != null) {
+      spec.commandLine()
+          .getErr()
+          .printf(
+              "anf dev: %s held a different key; it is now %s, and %s is this fabric's dev admin"
+                  + " key%n",
+              published.file(), published.previous(), published.file());
+    }
     out.printf(
         "anf dev: %d anchors serving; data in %s (kept across restarts)%n",
         anchors, data.toAbsolutePath());
@@ -121,7 +130,7 @@ public final class DevCommand implements java.util.concurrent.Callable<Integer> 
     for (Companion c : companions) {
       c.describe().forEach(l -> out.println("  " + l));
     }
-    out.printf("  dev admin key: %s (also %s)%n", fabric.keyFile(), published);
+    out.printf("  dev admin key: %s (also %s)%n", fabric.keyFile(), published.file());
     out.println("Try: bin/anf bind svc@demo/hello --endpoint 127.0.0.1:8080");
     out.println("     bin/anf resolve svc@demo/hello --trace");
     out.println("Stop with Ctrl-C.");

@@ -1,10 +1,10 @@
 package org.anf.anchor.cli;
 
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import org.anf.anchor.dev.DevFabric;
 import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.crypto.KeyPair;
 import org.anf.lineage.crypto.KeyText;
@@ -55,12 +55,11 @@ public final class KeygenCommand implements java.util.concurrent.Callable<Intege
     if (parent != null) {
       Files.createDirectories(parent);
     }
-    Files.writeString(out, KeyText.format(k), StandardCharsets.UTF_8);
-    var f = out.toFile();
-    f.setReadable(false, false);
-    f.setReadable(true, true);
-    f.setWritable(false, false);
-    f.setWritable(true, true);
+    try {
+      DevFabric.writeOwnerOnly(out, KeyText.format(k));
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new AnfException(ErrorCode.ALREADY_EXISTS, out + " exists; not overwriting a key");
+    }
     if (json) {
       o.println(Json.obj().put("publicKey", k.publicKeyText()).put("file", out.toAbsolutePath()));
     } else {

@@ -60,9 +60,6 @@ public final class ResolveCommand implements java.util.concurrent.Callable<Integ
               + " dig +trace.")
   boolean trace;
 
-  /** Exit status for an internal error (a bug, corrupt state): not 1, which means not found. */
-  static final int INTERNAL_ERROR = 4;
-
   static ResolveOptions options(String c) {
     String s = c.toLowerCase(Locale.ROOT).strip();
     if (s.equals("linearizable")) {
@@ -129,16 +126,7 @@ public final class ResolveCommand implements java.util.concurrent.Callable<Integ
     } else {
       spec.commandLine().getErr().println("anf: " + e.getMessage());
     }
-    return exitCode(e.code());
-  }
-
-  static int exitCode(ErrorCode code) {
-    return switch (code) {
-      case NOT_FOUND, UNKNOWN_SCOPE -> Anf.NOT_FOUND;
-      case UNAVAILABLE, TIMEOUT -> Anf.UNAVAILABLE;
-      case INTERNAL, CORRUPTION -> INTERNAL_ERROR;
-      default -> Anf.USAGE;
-    };
+    return Anf.exitCode(e.code());
   }
 
   static Json errorJson(String name, AnfException e) {

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.anf.lineage.alias.Alias;
-import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.state.ScopeIds;
@@ -113,11 +112,10 @@ public final class ScopeCommand implements Runnable {
                   .setChild(path.toProto())
                   .setChildScopeId(genesis.getScopeId())
                   .setAnchors(map.toBuilder().setVersion(1))
-                  .setPolicyDigest(
-                      ByteString.copyFrom(
-                          Canonical.policyDigest(p.toBuilder().setVersion(1).build())))
+                  .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(p)))
                   .build();
-          req.setDelegate(c.sign(c.factory.delegate(parent, d)));
+          // With the child's policy the parent records its fuse (parent_may_reclaim).
+          req.setDelegate(c.sign(c.factory.delegate(parent, d, p)));
         }
         String to = target;
         CreateScopeResponse r = AnfClient.call(v -> c.admin(to).createScope(req.build()));

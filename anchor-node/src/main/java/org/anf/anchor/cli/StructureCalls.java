@@ -62,7 +62,11 @@ final class StructureCalls {
         .getScopes(0);
   }
 
-  /** Prints the outcome; returns the exit status (0 committed, 1 aborted). */
+  /**
+   * Prints the outcome; returns the exit status: 0 committed, 2 aborted (a scope refused a later
+   * step, so every side was rolled back: the same status as a refusal of the first step, which
+   * comes back as an error).
+   */
   static int print(
       ClientOptions opts, PrintWriter out, String what, StructureResponse r, Json extra) {
     boolean ok = r.getOutcome() == TxnOutcome.TXN_OUTCOME_COMMITTED;
@@ -97,7 +101,7 @@ final class StructureCalls {
         out.println("  " + ScopeIds.text(e.getScopeId()) + " " + Format.entry(e));
       }
     }
-    return ok ? Anf.OK : 1;
+    return ok ? Anf.OK : Anf.USAGE;
   }
 
   static Json submitted(SubmitResponse r) {

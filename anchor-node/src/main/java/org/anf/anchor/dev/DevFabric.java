@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +14,6 @@ import org.anf.anchor.config.AnchorConfig;
 import org.anf.anchor.group.ScopeGroups;
 import org.anf.anchor.statemachine.ScopeStateMachine;
 import org.anf.lineage.alias.Alias;
-import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.crypto.Ed25519;
 import org.anf.lineage.crypto.KeyPair;
 import org.anf.lineage.crypto.KeyText;
@@ -315,11 +315,10 @@ public final class DevFabric implements AutoCloseable {
             .setChild(path.toProto())
             .setChildScopeId(genesis.getScopeId())
             .setAnchors(anchors.toBuilder().setVersion(1))
-            .setPolicyDigest(
-                ByteString.copyFrom(
-                    Canonical.policyDigest(policy.toBuilder().setVersion(1).build())))
+            .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(policy)))
             .build();
-    create(factory.delegate(parent, d), genesis);
+    // With the child's policy the parent records its fuse (parent_may_reclaim).
+    create(factory.delegate(parent, d, policy), genesis);
     return genesis.getScopeId();
   }
 
@@ -349,9 +348,25 @@ public final class DevFabric implements AutoCloseable {
       return KeyText.parse(Files.readString(file, StandardCharsets.UTF_8));
     }
     KeyPair k = Ed25519.generate(new SecureRandom());
-    Files.writeString(file, KeyText.format(k), StandardCharsets.UTF_8);
-    restrict(file);
+    writeOwnerOnly(file, KeyText.format(k));
     return k;
+  }
+
+  /**
+   * Creates {@code file} readable and writable by its owner only from the moment it exists (so the
+   * secret is never readable by others, not even briefly), then writes {@code text} to it. Refuses
+   * to replace a file that exists ({@link java.nio.file.FileAlreadyExistsException}).
+   */
+  public static void writeOwnerOnly(Path file, String text) throws IOException {
+    try {
+      Files.createFile(
+          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      // Not a POSIX file system: restrict it as far as this one allows, before writing.
+      Files.createFile(file);
+      restrict(file);
+    }
+    Files.writeString(file, text, StandardCharsets.UTF_8);
   }
 
   static void restrict(Path file) {
@@ -363,15 +378,42 @@ public final class DevFabric implements AutoCloseable {
   }
 
   /**
-   * Copies the dev admin key to {@code ~/.anf/dev-admin.key} so client commands find it anywhere.
+   * Where {@link #publishKey} put the key, and where a different key that was there went (null when
+   * there was none, or it was this key already).
    */
-  public Path publishKey() throws IOException {
-    Path home = Path.of(System.getProperty("user.home"), ".anf");
-    Files.createDirectories(home);
-    Path target = home.resolve("dev-admin.key");
-    Files.writeString(target, KeyText.format(admin), StandardCharsets.UTF_8);
-    restrict(target);
-    return target;
+  public record Published(Path file, @Nullable Path previous) {}
+
+  /**
+   * Copies the dev admin key to {@code dir/dev-admin.key} ({@code anf dev} uses {@code ~/.anf}) so
+   * client commands find it from any directory. A different key already there is not overwritten:
+   * it is moved aside to {@code dev-admin.key.old} (or {@code .old.N}), which the result names so
+   * the caller can say so.
+   */
+  public Published publishKey(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Path target = dir.resolve("dev-admin.key");
+    Path previous = null;
+    if (Files.exists(target)) {
+      if (sameKey(target, admin)) {
+        return new Published(target, null);
+      }
+      previous = dir.resolve("dev-admin.key.old");
+      for (int i = 1; Files.exists(previous); i++) {
+        previous = dir.resolve("dev-admin.key.old." + i);
+      }
+      Files.move(target, previous);
+    }
+    writeOwnerOnly(target, KeyText.format(admin));
+    return new Published(target, previous);
+  }
+
+  private static boolean sameKey(Path file, KeyPair key) {
+    try {
+      KeyPair k = KeyText.parse(Files.readString(file, StandardCharsets.UTF_8));
+      return java.util.Arrays.equals(k.publicKey(), key.publicKey());
+    } catch (IOException | AnfException e) {
+      return false; // unreadable or not a key: keep it aside all the same
+    }
   }
 
   public List<AnchorNode> nodes() {

@@ -5,7 +5,6 @@ import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import org.anf.anchor.statemachine.RefusedException;
 import org.anf.anchor.statemachine.ScopeStateMachine;
-import org.anf.lineage.chain.Canonical;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.kv.Bytes;
@@ -14,12 +13,14 @@ import org.anf.lineage.state.ScopeIds;
 import org.anf.lineage.state.ScopeState;
 import org.anf.lineage.state.StateDigest;
 import org.anf.lineage.transition.Outcome;
+import org.anf.lineage.transition.Policies;
 import org.anf.lineage.transition.Transitions;
 import org.anf.proto.v1.AdminServiceGrpc;
 import org.anf.proto.v1.AnchorInfo;
 import org.anf.proto.v1.AnchorMap;
 import org.anf.proto.v1.CreateScopeRequest;
 import org.anf.proto.v1.CreateScopeResponse;
+import org.anf.proto.v1.Delegation;
 import org.anf.proto.v1.MembershipRequest;
 import org.anf.proto.v1.MembershipResponse;
 import org.anf.proto.v1.Mutation;
@@ -93,14 +94,14 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
             "delegate", "expected the parent's Delegate of scope " + ScopeIds.text(child));
       }
       // The parent records the child's policy by digest: the genesis must bring that policy.
-      byte[] recorded = delegate.getDelegate().getDelegation().getPolicyDigest().toByteArray();
-      byte[] brought = delegatedPolicyDigest(genesis.getCreateScope().getPolicy());
-      if (!java.util.Arrays.equals(recorded, brought)) {
+      Delegation delegation = delegate.getDelegate().getDelegation();
+      Policy brought = genesis.getCreateScope().getPolicy();
+      if (!Policies.matchesDelegation(delegation, brought)) {
         throw AnfException.precondition(
             "the child's genesis policy (digest "
-                + hex16(brought)
+                + hex16(Policies.genesisDigest(brought))
                 + ") is not the one the parent's delegation records (digest "
-                + hex16(recorded)
+                + hex16(delegation.getPolicyDigest().toByteArray())
                 + ")");
       }
       ScopeStateMachine parentSm = ctx.hosted(parent);
@@ -129,14 +130,6 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
               .setAnchors(anchors));
     }
     return b.build();
-  }
-
-  /**
-   * The digest a parent's Delegation records for its child's policy: the policy as the child's
-   * genesis establishes it (version 1).
-   */
-  public static byte[] delegatedPolicyDigest(Policy policy) {
-    return Canonical.policyDigest(policy.toBuilder().setVersion(1).build());
   }
 
   private static String hex16(byte[] digest) {

@@ -17,7 +17,6 @@ import java.util.function.IntFunction;
 import java.util.stream.Stream;
 import org.anf.anchor.AnchorNode;
 import org.anf.anchor.config.AnchorConfig;
-import org.anf.anchor.rpc.AdminServiceImpl;
 import org.anf.lineage.alias.Alias;
 import org.anf.lineage.crypto.KeyPair;
 import org.anf.lineage.mutation.MutationFactory;
@@ -294,10 +293,11 @@ public final class TestCluster implements AutoCloseable {
             .setChild(Alias.parse(path).toProto())
             .setChildScopeId(genesis.getScopeId())
             .setAnchors(anchors.toBuilder().setVersion(1))
-            .setPolicyDigest(ByteString.copyFrom(AdminServiceImpl.delegatedPolicyDigest(policy)))
+            .setPolicyDigest(ByteString.copyFrom(Policies.genesisDigest(policy)))
             .build();
+    // With the child's policy the parent records its fuse (parent_may_reclaim).
     return CreateScopeRequest.newBuilder()
-        .setDelegate(Signing.sign(factory.delegate(parent, d), admin))
+        .setDelegate(Signing.sign(factory.delegate(parent, d, policy), admin))
         .setGenesis(Signing.sign(genesis, admin))
         .build();
   }
