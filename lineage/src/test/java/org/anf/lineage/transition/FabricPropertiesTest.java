@@ -379,9 +379,15 @@ class FabricPropertiesTest {
         assertThat(ok).as("taking %s away from its parent went through", fused).isFalse();
         why = "refused";
       } catch (AnfException e) {
-        assertThat(e.code()).as(e.getMessage()).isEqualTo(ErrorCode.NOT_AUTHORIZED);
+        // A step that is invalid on its own (a subtree moved onto itself, say) is refused before
+        // the fuse is consulted; any refusal on authority must name the fuse.
+        assertThat(e.code())
+            .as(e.getMessage())
+            .isIn(ErrorCode.NOT_AUTHORIZED, ErrorCode.INVALID_ARGUMENT);
         why = String.valueOf(e.getMessage());
-        assertThat(why).contains("parent_may_reclaim is false");
+        if (e.code() == ErrorCode.NOT_AUTHORIZED) {
+          assertThat(why).contains("parent_may_reclaim is false");
+        }
       }
       assertThat(StateDigest.of(m.fabric.state(scope).kv()))
           .as("a refused reclaim of %s (%s) changed the scope", fused, why)
