@@ -212,14 +212,26 @@ class ServicesIT {
                     c.anchors(0)
                         .watch(WatchRequest.newBuilder().setScopeId(svc).setFromSeq(first).build());
                 List<Long> seqs = new ArrayList<>();
-                for (int i = 0; i < RETAIN; i++) {
-                  seqs.add(it.next().getEntry().getSeq());
+                WatchEvent ev;
+                while (seqs.size() < RETAIN) {
+                  ev = it.next();
+                  assertThat(ev.hasFreshness()).as("every event carries freshness").isTrue();
+                  if (ev.hasEntry()) {
+                    seqs.add(ev.getEntry().getSeq());
+                  }
                 }
+                // After the backfill, a heartbeat: no entry, the anchor's head and freshness.
+                ev = it.next();
+                assertThat(ev.hasEntry()).isFalse();
+                assertThat(ev.getFreshness().getLineageSeq()).isEqualTo(head);
                 c.submit(
                     1,
                     c.factory.bind(
                         svc, Alias.parse("svc@watched"), ObjectRecord.getDefaultInstance()));
-                seqs.add(it.next().getEntry().getSeq());
+                do {
+                  ev = it.next();
+                } while (!ev.hasEntry());
+                seqs.add(ev.getEntry().getSeq());
                 return seqs;
               });
       assertThat(seen).containsExactly(first, first + 1, first + 2, first + 3, head, head + 1);

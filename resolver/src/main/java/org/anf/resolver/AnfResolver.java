@@ -329,7 +329,11 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
         return null;
       }
       case CONSISTENCY_ANY -> {
-        return e.hit();
+        if (coherent(e)) {
+          return e.hit();
+        }
+        // Within its TTL, but no live watch vouches for it: said as stale, with its age.
+        return stale(e, now);
       }
       default -> {
         if (coherent(e)) {
@@ -358,13 +362,19 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
   }
 
   /** A cached answer marked stale: its age is how long ago the anchors gave it, plus theirs. */
-  private static LookupResult stale(AnswerCache.Entry e, long now, AnfException why) {
+  private static LookupResult stale(AnswerCache.Entry e, long now) {
     LookupResult.Builder b = e.hit().toBuilder();
     long age = Math.max(0, now - e.fetchedMs()) + e.result().getFreshness().getAgeMs();
     b.getFreshnessBuilder().setStale(true).setAgeMs(age);
     for (int i = 0; i < b.getPathCount(); i++) {
       b.setPath(i, b.getPath(i).toBuilder().setStale(true).setAgeMs(age));
     }
+    return b.build();
+  }
+
+  private static LookupResult stale(AnswerCache.Entry e, long now, AnfException why) {
+    LookupResult.Builder b = stale(e, now).toBuilder();
+    long age = b.getFreshness().getAgeMs();
     b.setDetail(
         "served from cache, "
             + age

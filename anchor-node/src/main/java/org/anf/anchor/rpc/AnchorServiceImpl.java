@@ -20,6 +20,7 @@ import org.anf.lineage.uid.Uid;
 import org.anf.proto.v1.AnchorServiceGrpc;
 import org.anf.proto.v1.Consistency;
 import org.anf.proto.v1.EffectItem;
+import org.anf.proto.v1.Freshness;
 import org.anf.proto.v1.GetLineageRequest;
 import org.anf.proto.v1.GetLineageResponse;
 import org.anf.proto.v1.LineageEntry;
@@ -276,15 +277,35 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
       out.onError(Handlers.status("Watch", t));
       return;
     }
-    Watcher w = new Watcher(sm, from, (ServerCallStreamObserver<WatchEvent>) out);
+    long heartbeatMs = req.getHeartbeatMs() == 0 ? 1000 : Math.max(100, req.getHeartbeatMs());
+    Watcher w = new Watcher(sm, from, heartbeatMs, (ServerCallStreamObserver<WatchEvent>) out);
     ctx.registry.addListener(w);
     ((ServerCallStreamObserver<WatchEvent>) out).setOnCancelHandler(w::cancel);
     watchers.execute(w);
   }
 
-  /** One Watch stream: backfill from the store, then entries as they apply. */
+  /**
+   * This anchor's freshness for a scope as an ANY lookup reports it, with the default bound and the
+   * scope's lineage head.
+   */
+  private Freshness freshness(ScopeStateMachine sm) {
+    NodeContext.Staleness s = ctx.staleness(sm);
+    boolean within = s.leaderKnown() && s.ageMs() <= ctx.boundedStalenessDefault.toMillis();
+    long age = s.ageMs() == Long.MAX_VALUE ? sm.upMs() : s.ageMs();
+    return Freshness.newBuilder()
+        .setStale(!within)
+        .setAgeMs(age)
+        .setLineageSeq(sm.state().headSeq())
+        .build();
+  }
+
+  /**
+   * One Watch stream: backfill from the store, then entries as they apply, and a heartbeat with
+   * this anchor's freshness whenever none went out for {@code heartbeatMs}.
+   */
   private final class Watcher implements Runnable, ScopeRegistry.EntryListener {
     private final ScopeStateMachine sm;
+    private final long heartbeatMs;
     private final ServerCallStreamObserver<WatchEvent> out;
     private final LinkedBlockingQueue<LineageEntry> queue =
         new LinkedBlockingQueue<>(WATCH_QUEUE_MAX);
@@ -292,9 +313,14 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
     private volatile boolean overflowed;
     private long next;
 
-    Watcher(ScopeStateMachine sm, long from, ServerCallStreamObserver<WatchEvent> out) {
+    Watcher(
+        ScopeStateMachine sm,
+        long from,
+        long heartbeatMs,
+        ServerCallStreamObserver<WatchEvent> out) {
       this.sm = sm;
       this.next = from;
+      this.heartbeatMs = heartbeatMs;
       this.out = out;
     }
 
@@ -324,6 +350,7 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
           }
           send(e);
         }
+        heartbeat();
         while (!cancelled) {
           if (overflowed) {
             throw new AnfException(
@@ -333,13 +360,27 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
                     + " entries behind; watch again from seq "
                     + next);
           }
-          LineageEntry e = queue.poll(500, TimeUnit.MILLISECONDS);
-          if (e != null && e.getSeq() >= next) {
+          LineageEntry e = queue.poll(heartbeatMs, TimeUnit.MILLISECONDS);
+          if (e == null) {
+            heartbeat();
+          } else if (e.getSeq() >= next) {
             send(e);
           }
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        // The anchor is closing: say so now rather than leave the stream to the server's grace
+        // period, so that watchers move to another anchor at once.
+        if (!cancelled) {
+          try {
+            out.onError(
+                io.grpc.Status.UNAVAILABLE
+                    .withDescription("anchor " + ctx.nodeId + " is shutting down")
+                    .asRuntimeException());
+          } catch (RuntimeException ignored) {
+            // The call is gone already.
+          }
+        }
       } catch (Throwable t) {
         if (!cancelled) {
           try {
@@ -354,10 +395,18 @@ public final class AnchorServiceImpl extends AnchorServiceGrpc.AnchorServiceImpl
     }
 
     private void send(LineageEntry e) {
+      WatchEvent ev = WatchEvent.newBuilder().setEntry(e).setFreshness(freshness(sm)).build();
       synchronized (out) {
-        out.onNext(WatchEvent.newBuilder().setEntry(e).build());
+        out.onNext(ev);
       }
       next = e.getSeq() + 1;
+    }
+
+    private void heartbeat() {
+      WatchEvent ev = WatchEvent.newBuilder().setFreshness(freshness(sm)).build();
+      synchronized (out) {
+        out.onNext(ev);
+      }
     }
   }
 

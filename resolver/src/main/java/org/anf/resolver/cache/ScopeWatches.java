@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import org.anf.proto.v1.AnchorServiceGrpc;
 import org.anf.proto.v1.LineageEntry;
 import org.anf.proto.v1.WatchEvent;
@@ -23,11 +24,23 @@ import org.slf4j.LoggerFactory;
  * reaches the cache when it commits rather than at TTL expiry. A scope's cached answers are
  * coherent only while its stream is live: a stream that broke means the cache may have missed
  * entries, so the resolver asks again (and serves stale only if no anchor answers).
+ *
+ * <p>An open stream is not enough: an anchor cut off from its group keeps the stream open and
+ * simply hears of nothing. So the anchor sends a heartbeat with its own freshness every {@value
+ * #HEARTBEAT_MS} ms; the stream counts as live only while the latest event is recent and says the
+ * anchor is fresh. A stream whose anchor says it is stale, or that falls silent, is dropped for the
+ * scope's next anchor.
  */
 public final class ScopeWatches implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ScopeWatches.class);
   private static final long MIN_BACKOFF_MS = 100;
   private static final long MAX_BACKOFF_MS = 5000;
+
+  /** How often an anchor is asked to send a heartbeat when nothing commits. */
+  public static final int HEARTBEAT_MS = 1000;
+
+  /** Silence after which a stream no longer vouches for the cache. */
+  static final long SILENT_AFTER_MS = 3L * HEARTBEAT_MS;
 
   /** What a watch tells the resolver. */
   public interface Listener {
@@ -46,6 +59,15 @@ public final class ScopeWatches implements AutoCloseable {
     volatile long seq;
 
     volatile boolean live;
+
+    /** Whether the latest event said its anchor was fresh, and when it came (nanoTime). */
+    volatile boolean fresh;
+
+    volatile long heardNanos;
+
+    /** The anchor's lineage head as of its latest event: entries up to it were applied there. */
+    volatile long head;
+
     int failures;
     int next;
     @Nullable ClientCallStreamObserver<WatchRequest> call;
@@ -63,6 +85,7 @@ public final class ScopeWatches implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final Listener listener;
   private final int max;
+  private final LongSupplier nanos;
   private volatile boolean closed;
 
   public ScopeWatches(
@@ -70,10 +93,24 @@ public final class ScopeWatches implements AutoCloseable {
       ScheduledExecutorService timer,
       Listener listener,
       int maxScopes) {
+    this(channels, timer, listener, maxScopes, System::nanoTime);
+  }
+
+  /** With {@code nanos} as the monotonic clock that heartbeats are timed by. */
+  public ScopeWatches(
+      Function<String, Channel> channels,
+      ScheduledExecutorService timer,
+      Listener listener,
+      int maxScopes,
+      LongSupplier nanos) {
     this.channels = channels;
     this.timer = timer;
     this.listener = listener;
     this.max = maxScopes;
+    this.nanos = nanos;
+    java.util.concurrent.Future<?> unused =
+        timer.scheduleWithFixedDelay(
+            this::dropSilent, HEARTBEAT_MS, HEARTBEAT_MS, TimeUnit.MILLISECONDS);
   }
 
   /** Starts watching {@code scope} from {@code seq} if it is not watched yet. */
@@ -105,7 +142,14 @@ public final class ScopeWatches implements AutoCloseable {
     if (w == null) {
       return watches.size() >= max;
     }
-    return w.live && w.seq <= seq;
+    return vouches(w) && Math.max(w.seq, w.head) <= seq;
+  }
+
+  /** Live, its anchor fresh as of its latest event, and that event recent. */
+  private boolean vouches(Watch w) {
+    return w.live
+        && w.fresh
+        && nanos.getAsLong() - w.heardNanos <= TimeUnit.MILLISECONDS.toNanos(SILENT_AFTER_MS);
   }
 
   /** Whether an answer at {@code seq} is older than what the watch already delivered. */
@@ -116,7 +160,7 @@ public final class ScopeWatches implements AutoCloseable {
 
   public boolean live(long scope) {
     Watch w = watches.get(scope);
-    return w != null && w.live;
+    return w != null && vouches(w);
   }
 
   public int watched() {
@@ -136,7 +180,12 @@ public final class ScopeWatches implements AutoCloseable {
     // re-delivers that entry at once; from 0 (position unknown) the first new entry does. Until
     // then, answers through the scope are not coherent and are asked again.
     long from = w.seq;
-    WatchRequest req = WatchRequest.newBuilder().setScopeId(w.scope).setFromSeq(from).build();
+    WatchRequest req =
+        WatchRequest.newBuilder()
+            .setScopeId(w.scope)
+            .setFromSeq(from)
+            .setHeartbeatMs(HEARTBEAT_MS)
+            .build();
     AnchorServiceGrpc.newStub(channels.apply(address))
         .watch(
             req,
@@ -150,17 +199,31 @@ public final class ScopeWatches implements AutoCloseable {
 
               @Override
               public void onNext(WatchEvent ev) {
-                LineageEntry e = ev.getEntry();
-                synchronized (w) {
-                  w.failures = 0;
+                if (ev.hasEntry()) {
+                  LineageEntry e = ev.getEntry();
+                  // The position moves before the listener invalidates and live is set after, so
+                  // no answer older than this entry counts as coherent in between.
+                  if (e.getSeq() > w.seq) {
+                    w.seq = e.getSeq();
+                    listener.entry(w.scope, e);
+                  }
                 }
-                // The position moves before the listener invalidates and live is set after, so no
-                // answer older than this entry counts as coherent in between.
-                if (e.getSeq() > w.seq) {
-                  w.seq = e.getSeq();
-                  listener.entry(w.scope, e);
+                // An anchor too old to send freshness vouches by its stream alone, as before.
+                boolean fresh = !ev.hasFreshness() || !ev.getFreshness().getStale();
+                if (ev.hasFreshness()) {
+                  w.head = Math.max(w.head, ev.getFreshness().getLineageSeq());
                 }
+                w.heardNanos = nanos.getAsLong();
+                w.fresh = fresh;
                 w.live = true;
+                if (fresh) {
+                  synchronized (w) {
+                    w.failures = 0;
+                  }
+                } else {
+                  // Backing off as after a failure: every anchor of the scope may be cut off.
+                  drop(w, address + " says it is stale for the scope");
+                }
               }
 
               @Override
@@ -182,6 +245,30 @@ public final class ScopeWatches implements AutoCloseable {
                 retry(w, address + ": stream ended");
               }
             });
+  }
+
+  /** Ends a stream that no longer vouches for the cache; it is started again on the next anchor. */
+  private void drop(Watch w, String why) {
+    ClientCallStreamObserver<WatchRequest> c;
+    synchronized (w) {
+      c = w.call;
+    }
+    w.live = false;
+    LOG.debug("watch of scope {}: {}, trying another anchor", Long.toHexString(w.scope), why);
+    if (c != null) {
+      c.cancel(why, null);
+    }
+  }
+
+  private void dropSilent() {
+    long now = nanos.getAsLong();
+    for (Watch w : watches.values()) {
+      if (w.live
+          && now - w.heardNanos > TimeUnit.MILLISECONDS.toNanos(SILENT_AFTER_MS)
+          && !w.closed) {
+        drop(w, "no event for over " + SILENT_AFTER_MS + " ms");
+      }
+    }
   }
 
   private void retry(Watch w, String why) {
