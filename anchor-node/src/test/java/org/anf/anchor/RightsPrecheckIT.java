@@ -64,9 +64,11 @@ class RightsPrecheckIT {
   @Test
   void keyWithoutTheRightIsRefusedBeforeTheLog() {
     KeyPair stranger = TestKeys.key("stranger");
-    long seqBefore = c.status(0, svc).getLineageSeq();
     // A leader change in between appends an entry of its own: then measure again.
     for (int attempt = 1; ; attempt++) {
+      // Measured once every replica has applied the same head (another test may have just bound).
+      AnchorClusterIT.awaitConverged(c, svc, 0, 1, 2);
+      long seqBefore = c.status(0, svc).getLineageSeq();
       TestCluster.await(
           "a ready leader that applied everything",
           WAIT,

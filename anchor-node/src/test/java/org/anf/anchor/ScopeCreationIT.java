@@ -162,6 +162,8 @@ class ScopeCreationIT {
   void aChildWhoseGenesisPolicyIsNotTheDelegatedOneIsRefused() throws Exception {
     try (TestCluster c = new TestCluster(3)) {
       long root = c.createRoot(c.all());
+      // Node 0 may not have applied the genesis yet when the leader answered.
+      AnchorClusterIT.awaitConverged(c, root, 0, 1, 2);
       ScopeStatus before = c.status(0, root);
       AnchorMap anchors = c.anchorMap(c.all());
       Policy delegated = Policies.ownedBy(c.admin.publicKey());
