@@ -122,11 +122,18 @@ public final class ScopeLookup {
               r.addRedirectChain(scopeAlias.concat(rel).toProto());
               List<String> next = new ArrayList<>(Alias.splitPath(red.getLocalPrefix()));
               next.addAll(rest);
+              if (scopeAlias.size() + next.size() > Alias.MAX_LABELS) {
+                throw redirectLoop(scopeAlias.concat(rel));
+              }
               rel = next;
               restarted = true;
             }
             case PREFIX -> {
-              Alias target = Alias.fromProto(red.getPrefix()).concat(rest);
+              Alias prefix = Alias.fromProto(red.getPrefix());
+              if (prefix.size() + rest.size() > Alias.MAX_LABELS) {
+                throw redirectLoop(scopeAlias.concat(rel));
+              }
+              Alias target = prefix.concat(rest);
               r.addRedirectChain(scopeAlias.concat(rel).toProto());
               if (scopeAlias.isPrefixOf(target) && !target.equals(scopeAlias.concat(rel))) {
                 // Moved back under this scope: keep walking here.
@@ -169,6 +176,17 @@ public final class ScopeLookup {
     throw new AnfException(
         ErrorCode.INTERNAL,
         "more than " + MAX_LOCAL_HOPS + " redirects inside one scope (a loop?)");
+  }
+
+  /** Redirects that keep growing the name they are given can only be a loop. */
+  private static AnfException redirectLoop(Alias at) {
+    return new AnfException(
+        ErrorCode.INTERNAL,
+        "the redirects from '"
+            + at
+            + "' grow the name past "
+            + Alias.MAX_LABELS
+            + " labels (a loop)");
   }
 
   private static LookupResult.Builder device(

@@ -10,6 +10,7 @@ import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.kv.Bytes;
 import org.anf.lineage.state.ScopeIds;
+import org.anf.lineage.state.ScopeState;
 import org.anf.lineage.state.StateKeys;
 import org.anf.lineage.uid.Uid;
 import org.anf.proto.v1.Delegation;
@@ -108,6 +109,7 @@ final class StructureTransitions {
     requireDisjoint(tx.full(from), tx.full(to));
     requireEntries(tx, from);
     StepAuthority.requireReclaimable(tx, from, "move '" + tx.full(from) + "'");
+    requireNoDelegation(tx, from);
     tx.requireUnlocked(from);
     requireEmpty(tx, to);
     Uid moved = tx.binding(from);
@@ -123,6 +125,30 @@ final class StructureTransitions {
             .setAlias(tx.full(from).toProto())
             .setTarget(tx.full(to).toProto())
             .setDetail("within the scope, " + entries.size() + " entries"));
+  }
+
+  /**
+   * A delegated child records its own name (its path and depth): a move within the parent would
+   * leave that record naming a place that now redirects, and a later move into the child by its
+   * recorded name would create names the redirect shadows (and loops). Such a subtree moves across
+   * scopes, whose protocol re-parents the child, or after a merge.
+   */
+  private static void requireNoDelegation(Tx tx, String from) {
+    tx.scanSubtree(
+        StateKeys.DELEGATION,
+        from,
+        (k, v) -> {
+          Delegation d = ScopeState.parse(v, Delegation.parser());
+          throw AnfException.precondition(
+              "cannot move '"
+                  + tx.full(from)
+                  + "' within its scope: '"
+                  + d.getChild().getText()
+                  + "' is delegated to scope "
+                  + ScopeIds.text(d.getChildScopeId())
+                  + ", which records that name; move it to another scope (its anchors re-parent"
+                  + " it) or merge it first");
+        });
   }
 
   /**

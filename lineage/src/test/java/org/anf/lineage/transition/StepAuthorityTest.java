@@ -289,11 +289,14 @@ class StepAuthorityTest {
         m.fabric.resolve(Alias.parse("org@team/acme/x")).getScopeId(),
         "the child still answers under its name");
 
-    // A child whose policy allows it moves with its parent's subtree.
-    assertInstanceOf(
-        Outcome.Applied.class,
-        m.apply(m.factory.moveLocal(org, Alias.parse("org@crew"), Alias.parse("org@moved"))));
-    assertTrue(m.fabric.state(org).delegation("moved/beta") != null, "delegation moved");
+    // A child whose policy allows it still does not move within the scope: it records its name,
+    // which only a move across scopes (that re-parents it) rewrites.
+    Outcome o =
+        m.apply(m.factory.moveLocal(org, Alias.parse("org@crew"), Alias.parse("org@moved")));
+    assertEquals(ErrorCode.PRECONDITION_FAILED, refusal(o));
+    assertTrue(reason(o).contains("'org@crew/beta' is delegated"), reason(o));
+    assertArrayEquals(before, StateDigest.of(m.fabric.state(org).kv()), "state unchanged");
+    assertTrue(m.fabric.state(org).delegation("crew/beta") != null, "delegation stays");
   }
 
   @Test
