@@ -63,6 +63,9 @@ public final class AnchorNode implements AutoCloseable {
   /** How long crash recovery keeps retrying transactions it cannot finish yet. */
   static final long RECOVERY_RETRY_MS = 120_000;
 
+  /** How often a node looks for copies of scopes dissolved while it was cut off. */
+  static final long SWEEP_MS = 5_000;
+
   /** Mutations larger than this are refused at the edge. */
   public static final int MAX_MUTATION_BYTES = 1 << 20;
 
@@ -292,7 +295,8 @@ public final class AnchorNode implements AutoCloseable {
 
   /**
    * Finishes (commits or aborts) the cross-scope transactions left open here by a crash, retrying
-   * with backoff while their groups cannot commit yet (peers still starting).
+   * with backoff while their groups cannot commit yet (peers still starting). Then, for as long as
+   * the node runs, drops its copies of scopes that were dissolved while it was cut off.
    */
   private void recoverTransactions() {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECOVERY_RETRY_MS);
@@ -307,14 +311,22 @@ public final class AnchorNode implements AutoCloseable {
           left = 1;
         }
         if (left == 0) {
-          return;
+          break;
         }
         if (System.nanoTime() > deadline) {
           LOG.warn("recovery: {} scope(s) still hold unfinished transactions; giving up", left);
-          return;
+          break;
         }
         Thread.sleep(backoffMs);
         backoffMs = Math.min(5_000, backoffMs * 2);
+      }
+      while (!closed.get()) {
+        Thread.sleep(SWEEP_MS);
+        try {
+          coordinator.sweepDissolved();
+        } catch (RuntimeException e) {
+          LOG.warn("sweep of dissolved scopes failed: {}", e.toString());
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -519,6 +519,59 @@ public final class ScopeGroups implements AutoCloseable {
     }
   }
 
+  /** Whether this node's replica of the scope knows a leader now. */
+  public boolean hasLeader(long scopeId) {
+    try {
+      return server.getDivision(groupId(scopeId)).getInfo().getLeaderId() != null;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Whether any other anchor of the scope's group still hosts it, as far as can be told: an anchor
+   * that cannot be asked counts as hosting it, so only a unanimous "no such group" says no.
+   */
+  public boolean othersHost(long scopeId) {
+    RaftGroup g;
+    try {
+      g = server.getDivision(groupId(scopeId)).getGroup();
+    } catch (IOException e) {
+      return false;
+    }
+    // A bounded client: an anchor that cannot be reached must not hold the caller up.
+    try (RaftClient admin =
+        RaftClient.newBuilder()
+            .setRaftGroup(g)
+            .setProperties(clientProperties)
+            .setClientRpc(
+                new GrpcFactory(parameters).newRaftClientRpc(ClientId.randomId(), clientProperties))
+            .setRetryPolicy(
+                RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                    2, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+            .build()) {
+      for (RaftPeer p : g.getPeers()) {
+        if (p.getId().equals(server.getId())) {
+          continue;
+        }
+        try {
+          if (admin
+              .getGroupManagementApi(p.getId())
+              .list()
+              .getGroupIds()
+              .contains(groupId(scopeId))) {
+            return true;
+          }
+        } catch (IOException e) {
+          return true;
+        }
+      }
+    } catch (IOException e) {
+      LOG.debug("closing admin client", e);
+    }
+    return false;
+  }
+
   /** Removes this node's copy of a group (after a merge dissolved the scope). */
   public void removeLocal(long scopeId, boolean deleteDirectory) {
     invalidate(scopeId);

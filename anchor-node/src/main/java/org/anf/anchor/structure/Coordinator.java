@@ -26,6 +26,7 @@ import org.anf.lineage.transition.Transitions;
 import org.anf.lineage.uid.Uid;
 import org.anf.proto.v1.AnchorInfo;
 import org.anf.proto.v1.AnchorMap;
+import org.anf.proto.v1.Delegation;
 import org.anf.proto.v1.ExportedEntry;
 import org.anf.proto.v1.LookupRequest;
 import org.anf.proto.v1.Merge;
@@ -147,7 +148,7 @@ public final class Coordinator {
       try {
         protocol(gw, request).move(txn, source, from, dest, to);
       } catch (AnfException e) {
-        return abortedOrThrow(gw, source, txn, "move.prepare-source", e);
+        return abortedOrThrow(gw, source, txn, "move.prepare-source", "move.commit-source", e);
       }
       return committed(gw, txn);
     } finally {
@@ -186,7 +187,7 @@ public final class Coordinator {
       try {
         ids = protocol(gw, request).split(txn, scope, m.getSplit().getChildrenList());
       } catch (AnfException e) {
-        return abortedOrThrow(gw, scope, txn, "split.prepare", e);
+        return abortedOrThrow(gw, scope, txn, "split.prepare", "split.commit", e);
       }
       return committed(gw, txn).toBuilder().addAllChildScopeIds(ids).build();
     } finally {
@@ -238,7 +239,7 @@ public final class Coordinator {
       try {
         protocol(gw, request).merge(txn, parent, child, childAlias);
       } catch (AnfException e) {
-        return abortedOrThrow(gw, child, txn, "merge.prepare-child", e);
+        return abortedOrThrow(gw, child, txn, "merge.prepare-child", "merge.commit-child", e);
       }
       return committed(gw, txn);
     } finally {
@@ -259,12 +260,27 @@ public final class Coordinator {
    * after it was answered by aborting on every side, which is an outcome.
    */
   private StructureResponse abortedOrThrow(
-      NodeGateway gw, long firstScope, ByteString txn, String firstStep, AnfException e) {
+      NodeGateway gw,
+      long firstScope,
+      ByteString txn,
+      String firstStep,
+      String lastStep,
+      AnfException e) {
     if (!e.code().isCallerError()
         || !recorded(firstScope, StructureCoordinator.stepId(txn, firstStep, firstScope))) {
       // Not a refusal (no quorum, a timeout): the intents stay open, and the same request sent
       // again, or this node's recovery, finishes the transaction.
       throw e;
+    }
+    // The step may have been refused because another coordinator (the crashed one's recovery, or
+    // a retry sent to another anchor) is finishing the same transaction and took it first: its
+    // recorded decision, not this refusal, is the outcome.
+    if (settledCommitted(firstScope, txn, lastStep)) {
+      return StructureResponse.newBuilder()
+          .setTxnId(txn)
+          .setOutcome(TxnOutcome.TXN_OUTCOME_COMMITTED)
+          .addAllEntries(gw.appended)
+          .build();
     }
     return StructureResponse.newBuilder()
         .setTxnId(txn)
@@ -272,6 +288,40 @@ public final class Coordinator {
         .setReason(e.getMessage())
         .addAllEntries(gw.appended)
         .build();
+  }
+
+  /**
+   * Whether the transaction's deciding step is recorded, waiting (up to a step's timeout) while its
+   * intent is still open in {@code scope}: someone else may be finishing it.
+   */
+  private boolean settledCommitted(long scope, ByteString txn, String lastStep) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NodeGateway.STEP_TIMEOUT_MS);
+    ScopeStateMachine sm = registry.get(scope);
+    while (true) {
+      barrier(scope);
+      if (recorded(scope, StructureCoordinator.stepId(txn, lastStep, scope))) {
+        return true;
+      }
+      boolean open = sm != null && sm.store().read(() -> sm.state().txn(txn.toByteArray())) != null;
+      if (!open) {
+        return false;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AnfException(
+            ErrorCode.UNAVAILABLE,
+            "transaction "
+                + Bytes.hex(txn.toByteArray())
+                + " is still open in scope "
+                + ScopeIds.text(scope)
+                + "; send the same request again for its outcome");
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        throw new AnfException(ErrorCode.UNAVAILABLE, "interrupted");
+      }
+    }
   }
 
   /** The outcome of a transaction run before (a client's retry), or null if it never started. */
@@ -432,6 +482,67 @@ public final class Coordinator {
       }
     }
     return unfinished;
+  }
+
+  /**
+   * Drops this node's copy of a scope the rest of its group has dissolved: a merge that sealed and
+   * dissolved the child while this anchor was cut off never reaches this replica (the other anchors
+   * removed their copies, so no leader is left to send the seal), and it would otherwise keep a
+   * replica of a scope that no longer exists. Dissolved means all three of: this replica's group
+   * has no leader; the parent, hosted here and caught up, neither delegates the child's path to it
+   * nor holds an open transaction that could (a split creates the child before its parent
+   * delegates); and every other anchor of the group answers that it hosts no such group. Returns
+   * how many copies were dropped.
+   */
+  public int sweepDissolved() {
+    int dropped = 0;
+    for (ScopeStateMachine sm : registry.all().values()) {
+      long scope = sm.scopeId();
+      try {
+        ScopeMeta meta = sm.store().read(() -> sm.state().metaOrNull());
+        if (meta == null
+            || meta.getLifecycle() != ScopeLifecycle.SCOPE_LIFECYCLE_ACTIVE
+            || meta.getParentScopeId() == 0
+            || groups.hasLeader(scope)) {
+          continue;
+        }
+        long parent = meta.getParentScopeId();
+        ScopeStateMachine p = registry.get(parent);
+        if (p == null || !groups.hasLeader(parent)) {
+          continue; // cannot judge from here (yet)
+        }
+        barrier(parent);
+        Alias path = Alias.fromProto(meta.getPath());
+        boolean stillDelegated =
+            p.store()
+                .read(
+                    () -> {
+                      ScopeState ps = p.state();
+                      if (!ps.exists() || !ps.openTxns().isEmpty()) {
+                        return true;
+                      }
+                      Alias parentPath = Alias.fromProto(ps.meta().getPath());
+                      if (!parentPath.isPrefixOf(path)) {
+                        return true; // moved under another parent: not for this check
+                      }
+                      Delegation d = ps.delegation(Alias.joinPath(path.relativeTo(parentPath)));
+                      return d != null && d.getChildScopeId() == scope;
+                    });
+        if (stillDelegated || groups.othersHost(scope)) {
+          continue;
+        }
+        LOG.info(
+            "scope {} ({}): its parent no longer delegates to it and no other anchor hosts it"
+                + " (dissolved while this anchor was cut off); dropping this copy",
+            ScopeIds.text(scope),
+            meta.getPath().getText());
+        groups.removeLocal(scope, true);
+        dropped++;
+      } catch (AnfException e) {
+        LOG.debug("sweep: scope {}: {}", ScopeIds.text(scope), e.getMessage());
+      }
+    }
+    return dropped;
   }
 
   private void resume(long scope, ScopeMeta meta, TxnState t) {
