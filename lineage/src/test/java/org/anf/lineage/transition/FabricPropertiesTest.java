@@ -80,10 +80,7 @@ class FabricPropertiesTest {
   /** Sub-spaces of isolated quorums used by BIND_TAGGED, the widest tag among them. */
   static final int[] TAGS = {1, 2, Uid.MAX_TAG};
 
-  @Property(
-      tries = 1000,
-      seed = "-3142716544137002268",
-      afterFailure = AfterFailureMode.SAMPLE_ONLY)
+  @Property(tries = 1000, afterFailure = AfterFailureMode.SAMPLE_ONLY)
   void continuityUniquenessAndReplay(@ForAll long seed) {
     Run run = new Run(seed);
     for (int i = 0; i < OPS; i++) {
