@@ -26,7 +26,9 @@ import picocli.CommandLine.Spec;
           + " --as LABEL). UIDs stay; the old names redirect to the new place.",
       "Within one scope it is one lineage entry. Into another scope it runs as a recorded"
           + " protocol coordinated by the anchor --server names: an intent in both scopes'"
-          + " lineage, then commit on both or abort on both (also after a crash)."
+          + " lineage, then commit on both or abort on both (also after a crash).",
+      "A subtree that holds a delegated child scope moves only into another scope, which"
+          + " re-parents the child (the child records its own name)."
     })
 public final class MoveCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
