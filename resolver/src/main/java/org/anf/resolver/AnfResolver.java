@@ -221,6 +221,12 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     return r;
   }
 
+  @Override
+  public long generation() {
+    // Both only grow: their sum moves whenever either does.
+    return cache.generation() + revoked.size();
+  }
+
   /**
    * The answer if the cache can give it right now under {@code options}, else null; never blocks or
    * does I/O, so a server may call it on its transport thread and hand only misses to a pool.

@@ -20,4 +20,14 @@ public interface NameResolver {
   default @Nullable LookupResult cachedOrNull(String name, ResolveOptions options) {
     return null;
   }
+
+  /**
+   * A number that moves whenever an answer from memory may change before it expires (an
+   * invalidation, a revocation), or -1 when this resolver cannot say. What is built from answers
+   * given under one generation (a rendered DNS reply) may be kept, for at most its TTL, only until
+   * the generation moves.
+   */
+  default long generation() {
+    return -1;
+  }
 }

@@ -73,6 +73,9 @@ public final class DnsGateway implements AutoCloseable {
   /** Answers only from memory, throwing {@link WouldBlock} otherwise; null for a custom chain. */
   private final @Nullable QueryProcessor fast;
 
+  /** Replies rendered before, served again while valid (fast path only); null when off. */
+  private final @Nullable PacketCache packets;
+
   private final GatewayMetrics metrics;
   private final DatagramSocket udp;
   private final ServerSocket tcp;
@@ -88,6 +91,7 @@ public final class DnsGateway implements AutoCloseable {
       GatewayConfig config,
       DnsHandler chain,
       @Nullable DnsHandler fastChain,
+      @Nullable PacketCache packets,
       MeterRegistry registry,
       DatagramSocket udp,
       ServerSocket tcp) {
@@ -98,6 +102,7 @@ public final class DnsGateway implements AutoCloseable {
         fastChain == null
             ? null
             : new QueryProcessor(fastChain, config.maxUdpPayloadBytes(), metrics);
+    this.packets = fastChain == null ? null : packets;
     this.udp = udp;
     this.tcp = tcp;
     this.address = (InetSocketAddress) udp.getLocalSocketAddress();
@@ -143,19 +148,25 @@ public final class DnsGateway implements AutoCloseable {
             WouldBlock.cacheOnly(resolver),
             config.resolveOptions(),
             forwarder == null ? null : WouldBlock.deferring(forwarder));
-    return start(config, chain, fastChain, registry);
+    return start(
+        config,
+        chain,
+        fastChain,
+        resolver.generation() < 0 ? null : new PacketCache(resolver::generation),
+        registry);
   }
 
   /** Starts a gateway that answers through {@code chain}, every UDP query on the worker pool. */
   public static DnsGateway start(GatewayConfig config, DnsHandler chain, MeterRegistry registry)
       throws IOException {
-    return start(config, chain, null, registry);
+    return start(config, chain, null, null, registry);
   }
 
   private static DnsGateway start(
       GatewayConfig config,
       DnsHandler chain,
       @Nullable DnsHandler fastChain,
+      @Nullable PacketCache packets,
       MeterRegistry registry)
       throws IOException {
     InetAddress host = literal(config.host());
@@ -183,7 +194,7 @@ public final class DnsGateway implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
-      DnsGateway g = new DnsGateway(config, chain, fastChain, registry, udp, tcp);
+      DnsGateway g = new DnsGateway(config, chain, fastChain, packets, registry, udp, tcp);
       g.udpReaders.forEach(Thread::start);
       g.tcpLoop.start();
       log.info(
@@ -240,14 +251,27 @@ public final class DnsGateway implements AutoCloseable {
     byte[] buffer = new byte[UDP_BUFFER_BYTES];
     DatagramPacket p = new DatagramPacket(buffer, buffer.length);
     QueryProcessor inline = fast;
+    PacketCache cache = packets;
     while (!closed) {
       try {
         p.setLength(buffer.length);
         udp.receive(p);
+        if (cache != null) {
+          long start = System.nanoTime();
+          PacketCache.Hit hit = cache.lookup(buffer, p.getOffset(), p.getLength(), start);
+          if (hit != null) {
+            p.setData(hit.reply());
+            udp.send(p);
+            p.setData(buffer);
+            metrics.answered(Transport.UDP, hit.rcode(), System.nanoTime() - start);
+            continue;
+          }
+        }
         byte[] packet = Arrays.copyOfRange(buffer, p.getOffset(), p.getOffset() + p.getLength());
         SocketAddress from = p.getSocketAddress();
         if (inline != null) {
           byte[] reply;
+          long generation = cache == null ? 0 : cache.generation();
           try {
             reply = inline.process(packet, Transport.UDP);
           } catch (WouldBlock e) {
@@ -256,6 +280,9 @@ public final class DnsGateway implements AutoCloseable {
           }
           if (reply != null) {
             udp.send(new DatagramPacket(reply, reply.length, from));
+            if (cache != null) {
+              cache.store(packet, reply, generation, System.nanoTime());
+            }
           }
         } else {
           udpWorkers.execute(() -> answerUdp(packet, from));

@@ -112,6 +112,43 @@ class GatewayFastPathIT {
     }
   }
 
+  /**
+   * With a resolver that reports its generation, a repeated query is answered from the reply
+   * rendered for it before (the resolver is not asked), with the new query's ID; once the
+   * generation moves (an invalidation), it is answered afresh.
+   */
+  @Test
+  void aRepeatedQueryGetsTheRenderedReplyUntilTheGenerationMoves() throws IOException {
+    gateway.close();
+    resolver.generations = true;
+    gateway =
+        DnsGateway.start(
+            GatewayConfig.DEFAULT.withListen("127.0.0.1", 0),
+            resolver,
+            null,
+            new SimpleMeterRegistry());
+    dns = new DnsClient(gateway.port());
+    byte[] query = DnsClient.query("hello.demo.svc.anf.", Type.A).toWire();
+    dns.udp("hello.demo.svc.anf.", Type.A); // a miss: walked by a worker
+    dns.udp("hello.demo.svc.anf.", Type.A); // a hit: answered from memory, reply kept
+    assertThat(resolver.hits.get()).isEqualTo(1);
+    for (int id : new int[] {4242, 7}) {
+      query[0] = (byte) (id >>> 8);
+      query[1] = (byte) id;
+      byte[] raw = java.util.Objects.requireNonNull(dns.rawUdp(query, Duration.ofSeconds(5)));
+      Message m = new Message(raw);
+      assertThat(m.getHeader().getID()).isEqualTo(id);
+      assertThat(addresses(m)).containsExactly("192.0.2.10");
+    }
+    assertThat(resolver.hits.get()).as("served from the kept reply").isEqualTo(1);
+    assertThat(resolver.resolves.get()).isEqualTo(1);
+
+    resolver.memory.clear();
+    resolver.generation.incrementAndGet();
+    assertThat(addresses(dns.udp("hello.demo.svc.anf.", Type.A))).containsExactly("192.0.2.10");
+    assertThat(resolver.resolves.get()).as("asked again once the generation moved").isEqualTo(2);
+  }
+
   private static List<String> addresses(Message m) {
     return m.getSection(Section.ANSWER).stream()
         .filter(r -> r.getType() == Type.A)
@@ -132,6 +169,10 @@ class GatewayFastPathIT {
     volatile @Nullable String stuck;
     volatile String resolvedOn = "";
     volatile String hitOn = "";
+    final AtomicInteger hits = new AtomicInteger();
+    final java.util.concurrent.atomic.AtomicLong generation =
+        new java.util.concurrent.atomic.AtomicLong();
+    volatile boolean generations;
 
     MemoryResolver(NameResolver walk) {
       this.walk = walk;
@@ -159,8 +200,14 @@ class GatewayFastPathIT {
       LookupResult r = memory.get(name);
       if (r != null) {
         hitOn = Thread.currentThread().getName();
+        hits.incrementAndGet();
       }
       return r;
+    }
+
+    @Override
+    public long generation() {
+      return generations ? generation.get() : -1;
     }
   }
 }

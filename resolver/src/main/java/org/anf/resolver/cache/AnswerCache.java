@@ -56,6 +56,8 @@ public final class AnswerCache {
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
   private final Map<Long, Set<String>> byScope = new ConcurrentHashMap<>();
   private final int maxEntries;
+  private final java.util.concurrent.atomic.AtomicLong generation =
+      new java.util.concurrent.atomic.AtomicLong();
 
   public AnswerCache(int maxEntries) {
     this.maxEntries = maxEntries;
@@ -94,6 +96,9 @@ public final class AnswerCache {
         n++;
       }
     }
+    if (n > 0) {
+      generation.incrementAndGet();
+    }
     return n;
   }
 
@@ -104,7 +109,19 @@ public final class AnswerCache {
   }
 
   public void remove(String key) {
-    entries.remove(key);
+    if (entries.remove(key) != null) {
+      generation.incrementAndGet();
+    }
+  }
+
+  /**
+   * Moves whenever an answer is taken back before its time (invalidated, removed, evicted), so that
+   * whoever kept something built from answers (the DNS gateway's rendered replies) knows to drop
+   * it. A refresh of an expired answer does not move it: what was built from the old one expired
+   * with it.
+   */
+  public long generation() {
+    return generation.get();
   }
 
   public int size() {
@@ -122,6 +139,7 @@ public final class AnswerCache {
 
   /** Drops the oldest tenth, approximately: a cache past its bound is rare and may be slow. */
   private void evict() {
+    generation.incrementAndGet();
     long cutoff =
         entries.values().stream()
             .mapToLong(Entry::fetchedMs)
