@@ -77,7 +77,14 @@ public final class DnsGateway implements AutoCloseable {
   private final @Nullable PacketCache packets;
 
   private final GatewayMetrics metrics;
-  private final DatagramSocket udp;
+
+  /**
+   * One socket per reader, all on the same port with SO_REUSEPORT (the kernel spreads clients over
+   * them, as Knot and CoreDNS listen): readers sharing one socket would take turns to receive. Just
+   * the first, shared, where the option is not available.
+   */
+  private final List<DatagramSocket> udpSockets;
+
   private final ServerSocket tcp;
   private final ThreadPoolExecutor udpWorkers;
   private final ThreadPoolExecutor tcpWorkers;
@@ -93,7 +100,7 @@ public final class DnsGateway implements AutoCloseable {
       @Nullable DnsHandler fastChain,
       @Nullable PacketCache packets,
       MeterRegistry registry,
-      DatagramSocket udp,
+      List<DatagramSocket> udpSockets,
       ServerSocket tcp) {
     this.config = config;
     this.metrics = new GatewayMetrics(registry);
@@ -103,9 +110,9 @@ public final class DnsGateway implements AutoCloseable {
             ? null
             : new QueryProcessor(fastChain, config.maxUdpPayloadBytes(), metrics);
     this.packets = fastChain == null ? null : packets;
-    this.udp = udp;
+    this.udpSockets = List.copyOf(udpSockets);
     this.tcp = tcp;
-    this.address = (InetSocketAddress) udp.getLocalSocketAddress();
+    this.address = (InetSocketAddress) this.udpSockets.get(0).getLocalSocketAddress();
     this.udpWorkers =
         new ThreadPoolExecutor(
             config.workers(),
@@ -122,11 +129,10 @@ public final class DnsGateway implements AutoCloseable {
             TimeUnit.MILLISECONDS,
             new SynchronousQueue<>(),
             daemons("anf-dns-tcp-conn"));
-    int readers =
-        Math.max(1, Math.min(MAX_UDP_READERS, Runtime.getRuntime().availableProcessors()));
     ThreadFactory readerThreads = daemons("anf-dns-udp-reader");
-    for (int i = 0; i < readers; i++) {
-      udpReaders.add(readerThreads.newThread(this::udpLoop));
+    for (int i = 0; i < readers(); i++) {
+      DatagramSocket own = this.udpSockets.get(i % this.udpSockets.size());
+      udpReaders.add(readerThreads.newThread(() -> udpLoop(own)));
     }
     this.tcpLoop = daemons("anf-dns-tcp-loop").newThread(this::tcpLoop);
   }
@@ -173,6 +179,7 @@ public final class DnsGateway implements AutoCloseable {
     for (int attempt = 1; ; attempt++) {
       DatagramSocket udp = new DatagramSocket(null);
       ServerSocket tcp = new ServerSocket();
+      boolean reusePort = reusePort(udp);
       try {
         udp.setReceiveBufferSize(1 << 20);
         udp.bind(new InetSocketAddress(host, config.port()));
@@ -194,7 +201,26 @@ public final class DnsGateway implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
-      DnsGateway g = new DnsGateway(config, chain, fastChain, packets, registry, udp, tcp);
+      List<DatagramSocket> sockets = new ArrayList<>(List.of(udp));
+      if (reusePort) {
+        for (int i = 1; i < readers(); i++) {
+          DatagramSocket more = new DatagramSocket(null);
+          try {
+            if (!reusePort(more)) {
+              more.close();
+              break;
+            }
+            more.setReceiveBufferSize(1 << 20);
+            more.bind(new InetSocketAddress(host, udp.getLocalPort()));
+            sockets.add(more);
+          } catch (IOException e) {
+            more.close();
+            log.debug("dns gateway: one UDP socket shared by the readers: {}", e.toString());
+            break;
+          }
+        }
+      }
+      DnsGateway g = new DnsGateway(config, chain, fastChain, packets, registry, sockets, tcp);
       g.udpReaders.forEach(Thread::start);
       g.tcpLoop.start();
       log.info(
@@ -227,7 +253,7 @@ public final class DnsGateway implements AutoCloseable {
       return;
     }
     closed = true;
-    udp.close();
+    udpSockets.forEach(DatagramSocket::close);
     closeQuietly(tcp);
     connections.forEach(DnsGateway::closeQuietly);
     udpWorkers.shutdownNow();
@@ -247,7 +273,25 @@ public final class DnsGateway implements AutoCloseable {
     log.info("dns gateway on {}:{} closed", config.host(), address.getPort());
   }
 
-  private void udpLoop() {
+  /** UDP reader threads: one per core, at most {@link #MAX_UDP_READERS}. */
+  private static int readers() {
+    return Math.max(1, Math.min(MAX_UDP_READERS, Runtime.getRuntime().availableProcessors()));
+  }
+
+  /** Sets SO_REUSEPORT where the platform has it; false where it does not. */
+  private static boolean reusePort(DatagramSocket s) {
+    try {
+      if (!s.supportedOptions().contains(java.net.StandardSocketOptions.SO_REUSEPORT)) {
+        return false;
+      }
+      s.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
+      return true;
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
+  private void udpLoop(DatagramSocket udp) {
     byte[] buffer = new byte[UDP_BUFFER_BYTES];
     DatagramPacket p = new DatagramPacket(buffer, buffer.length);
     QueryProcessor inline = fast;
@@ -275,7 +319,7 @@ public final class DnsGateway implements AutoCloseable {
           try {
             reply = inline.process(packet, Transport.UDP);
           } catch (WouldBlock e) {
-            udpWorkers.execute(() -> answerUdp(packet, from));
+            udpWorkers.execute(() -> answerUdp(udp, packet, from));
             continue;
           }
           if (reply != null) {
@@ -285,7 +329,7 @@ public final class DnsGateway implements AutoCloseable {
             }
           }
         } else {
-          udpWorkers.execute(() -> answerUdp(packet, from));
+          udpWorkers.execute(() -> answerUdp(udp, packet, from));
         }
       } catch (RejectedExecutionException e) {
         metrics.dropped(Transport.UDP, closed ? "closing" : "overloaded");
@@ -297,7 +341,7 @@ public final class DnsGateway implements AutoCloseable {
     }
   }
 
-  private void answerUdp(byte[] packet, SocketAddress from) {
+  private void answerUdp(DatagramSocket udp, byte[] packet, SocketAddress from) {
     try {
       byte[] reply = processor.process(packet, Transport.UDP);
       if (reply != null) {
