@@ -141,6 +141,10 @@ public final class ScopeGroups implements AutoCloseable {
                     TimeDuration.valueOf(50, TimeUnit.MILLISECONDS)))
             .setTimeout(RaftClientRequestProto.TypeCase.READ, writeTimeout)
             .build();
+    return newClient(group, retry);
+  }
+
+  private RaftClient newClient(RaftGroup group, org.apache.ratis.retry.RetryPolicy retry) {
     return RaftClient.newBuilder()
         .setRaftGroup(group)
         .setProperties(clientProperties)
@@ -541,15 +545,10 @@ public final class ScopeGroups implements AutoCloseable {
     }
     // A bounded client: an anchor that cannot be reached must not hold the caller up.
     try (RaftClient admin =
-        RaftClient.newBuilder()
-            .setRaftGroup(g)
-            .setProperties(clientProperties)
-            .setClientRpc(
-                new GrpcFactory(parameters).newRaftClientRpc(ClientId.randomId(), clientProperties))
-            .setRetryPolicy(
-                RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                    2, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-            .build()) {
+        newClient(
+            g,
+            RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                2, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))) {
       for (RaftPeer p : g.getPeers()) {
         if (p.getId().equals(server.getId())) {
           continue;

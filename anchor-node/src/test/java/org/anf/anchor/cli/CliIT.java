@@ -864,7 +864,10 @@ class CliIT {
       store.flush();
     }
     fabric.restart(2, hooks(2));
-    await("a3 serves svc@audit again", () -> head(2, auditScope) == 3);
+    // Applied its entries and knows the group's leader again: a read through it is then served.
+    await(
+        "a3 serves svc@audit again",
+        () -> head(2, auditScope) == 3 && fabric.nodes().get(2).groups().hasLeader(auditScope));
     Run bad = anf("lineage", "svc@audit/a", "--verify", "--json");
     assertThat(bad.code()).as(bad.out() + bad.err()).isEqualTo(Anf.INTERNAL);
     JsonObject bj = parse(bad);
