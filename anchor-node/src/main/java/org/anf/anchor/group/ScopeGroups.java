@@ -287,8 +287,24 @@ public final class ScopeGroups implements AutoCloseable {
     return out;
   }
 
+  /**
+   * How long a linearizable read keeps retrying a transport failure: right after anchors restart,
+   * the channel to the leader may sit in gRPC's reconnect backoff although the group has a leader.
+   */
+  static final long READ_RETRY_MS = 4000;
+
+  private static final long READ_RETRY_PAUSE_MS = 100;
+
   /** A linearizable lookup: the local server runs it after a read index from the leader. */
   public CompletableFuture<LookupResult> linearizableLookup(long scopeId, LookupRequest req) {
+    CompletableFuture<LookupResult> out = new CompletableFuture<>();
+    readAttempt(
+        scopeId, req, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READ_RETRY_MS), out);
+    return out;
+  }
+
+  private void readAttempt(
+      long scopeId, LookupRequest req, long deadlineNanos, CompletableFuture<LookupResult> out) {
     RaftClientRequest request =
         RaftClientRequest.newBuilder()
             .setClientId(ClientId.randomId())
@@ -301,21 +317,47 @@ public final class ScopeGroups implements AutoCloseable {
                         GroupQuery.newBuilder().setLookup(req).build().toByteArray())))
             .setType(RaftClientRequest.readRequestType())
             .build();
+    CompletableFuture<RaftClientReply> sent;
     try {
-      return server
-          .submitClientRequestAsync(request)
-          .handle(
-              (reply, error) -> {
+      sent = server.submitClientRequestAsync(request);
+    } catch (IOException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    var unused =
+        sent.whenComplete(
+            (reply, error) -> {
+              if (transportFailure(reply, error) && System.nanoTime() < deadlineNanos) {
+                CompletableFuture.delayedExecutor(READ_RETRY_PAUSE_MS, TimeUnit.MILLISECONDS)
+                    .execute(() -> readAttempt(scopeId, req, deadlineNanos, out));
+                return;
+              }
+              try {
                 GroupReply r = toGroupReply(scopeId, reply, error);
                 if (r.getRepliesCount() > 0 && r.getReplies(0).hasRefused()) {
-                  throw new CompletionException(
+                  out.completeExceptionally(
                       RefusedException.toException(r.getReplies(0).getRefused()));
+                } else {
+                  out.complete(r.getLookup());
                 }
-                return r.getLookup();
-              });
-    } catch (IOException e) {
-      return CompletableFuture.failedFuture(unavailable(scopeId, e));
+              } catch (RuntimeException e) {
+                out.completeExceptionally(e);
+              }
+            });
+  }
+
+  /** A failure to reach the leader (worth retrying), not an answer of the group. */
+  private static boolean transportFailure(
+      @Nullable RaftClientReply reply, @Nullable Throwable error) {
+    Throwable t = error;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
     }
+    if (t == null && reply != null && !reply.isSuccess()) {
+      t = reply.getException();
+    }
+    return t != null
+        && !(t instanceof StateMachineException)
+        && !(t instanceof GroupMismatchException);
   }
 
   /**
