@@ -223,8 +223,9 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
 
   @Override
   public long generation() {
-    // Both only grow: their sum moves whenever either does.
-    return cache.generation() + revoked.size();
+    // All three only grow: their sum moves whenever any does. A watch lapse counts because a
+    // cached answer it vouched for is no longer served unmarked.
+    return cache.generation() + revoked.size() + watches.lapses();
   }
 
   /**
@@ -336,24 +337,38 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
       }
       case CONSISTENCY_ANY -> {
         if (coherent(e)) {
-          return e.hit();
+          return counted(e, now);
         }
         // Within its TTL, but no live watch vouches for it: said as stale, with its age.
         return stale(e, now);
       }
       default -> {
         if (coherent(e)) {
-          return e.hit();
+          return counted(e, now);
         }
         long age = Math.max(0, now - e.fetchedMs()) + e.result().getFreshness().getAgeMs();
         if (o.maxStalenessMs() > 0 && age <= o.maxStalenessMs()) {
-          LookupResult.Builder b = e.hit().toBuilder();
+          LookupResult.Builder b = counted(e, now).toBuilder();
           b.getFreshnessBuilder().setAgeMs(age);
           return b.build();
         }
         return null;
       }
     }
+  }
+
+  /**
+   * The cached answer with its TTL counted down to what is left of it (whole seconds, rounded up),
+   * as a DNS cache serves a record: whoever keeps it downstream keeps it no longer than this cache.
+   */
+  private static LookupResult counted(AnswerCache.Entry e, long now) {
+    LookupResult hit = e.hit();
+    long leftMs = e.expiresMs() - now;
+    long left = Math.max(1, (leftMs + 999) / 1000);
+    if (left >= Integer.toUnsignedLong(hit.getTtlSeconds())) {
+      return hit;
+    }
+    return hit.toBuilder().setTtlSeconds((int) left).build();
   }
 
   private boolean coherent(AnswerCache.Entry e) {

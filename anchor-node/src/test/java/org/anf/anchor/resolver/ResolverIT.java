@@ -353,11 +353,21 @@ class ResolverIT {
         assertThat(noneCached(lin)).isTrue();
         assertThat(lin.getFreshness().getStale()).isFalse();
 
-        // Every anchor down: the Watch streams break, hits are no longer coherent.
+        // A hit's TTL counts down with the time it has been kept, as a DNS cache's would.
+        int ttl = lin.getTtlSeconds();
+        clock.advance(Duration.ofSeconds(3));
+        LookupResult kept = r.resolve("svc@demo/c", ANY);
+        assertThat(allCached(kept)).isTrue();
+        assertThat(kept.getTtlSeconds()).isEqualTo(ttl - 3);
+
+        // Every anchor down: the Watch streams break, hits are no longer coherent, and the
+        // generation moves (what was built from coherent hits, such as DNS replies, is dropped).
+        long generation = r.generation();
         for (int i = 0; i < 3; i++) {
           f.fabric.stop(i);
         }
         FabricFixture.await("the Watch of svc@demo down", WAIT, () -> !r.watching(demo));
+        assertThat(r.generation()).isNotEqualTo(generation);
         clock.advance(Duration.ofSeconds(10));
 
         LookupResult young = r.resolve("svc@demo/c", bounded(60_000));

@@ -88,6 +88,10 @@ public final class ScopeWatches implements AutoCloseable {
   private final LongSupplier nanos;
   private volatile boolean closed;
 
+  /** Times a live stream stopped vouching for the cache (see {@link #lapses()}). */
+  private final java.util.concurrent.atomic.AtomicLong lapses =
+      new java.util.concurrent.atomic.AtomicLong();
+
   public ScopeWatches(
       Function<String, Channel> channels,
       ScheduledExecutorService timer,
@@ -228,7 +232,7 @@ public final class ScopeWatches implements AutoCloseable {
 
               @Override
               public void onError(Throwable t) {
-                w.live = false;
+                lapse(w);
                 Status s = Status.fromThrowable(t);
                 if (s.getCode() == Status.Code.OUT_OF_RANGE) {
                   LOG.info(
@@ -241,7 +245,7 @@ public final class ScopeWatches implements AutoCloseable {
 
               @Override
               public void onCompleted() {
-                w.live = false;
+                lapse(w);
                 retry(w, address + ": stream ended");
               }
             });
@@ -253,11 +257,28 @@ public final class ScopeWatches implements AutoCloseable {
     synchronized (w) {
       c = w.call;
     }
-    w.live = false;
+    lapse(w);
     LOG.debug("watch of scope {}: {}, trying another anchor", Long.toHexString(w.scope), why);
     if (c != null) {
       c.cancel(why, null);
     }
+  }
+
+  private void lapse(Watch w) {
+    if (w.live) {
+      w.live = false;
+      lapses.incrementAndGet();
+    }
+  }
+
+  /**
+   * Moves whenever a stream that vouched for the cache stops (broken, ended, silent, or its anchor
+   * stale): answers kept elsewhere on the strength of coherence (the DNS gateway's rendered
+   * replies) are then dropped, as the resolver itself would no longer serve them unmarked. A stream
+   * that falls silent is noticed within a heartbeat of {@link #SILENT_AFTER_MS}.
+   */
+  public long lapses() {
+    return lapses.get();
   }
 
   private void dropSilent() {
