@@ -296,6 +296,7 @@ public final class DnsGateway implements AutoCloseable {
     DatagramPacket p = new DatagramPacket(buffer, buffer.length);
     QueryProcessor inline = fast;
     PacketCache cache = packets;
+    QueryProcessor.Rendered about = new QueryProcessor.Rendered();
     while (!closed) {
       try {
         p.setLength(buffer.length);
@@ -317,7 +318,7 @@ public final class DnsGateway implements AutoCloseable {
           byte[] reply;
           long generation = cache == null ? 0 : cache.generation();
           try {
-            reply = inline.process(packet, Transport.UDP);
+            reply = inline.process(packet, Transport.UDP, about);
           } catch (WouldBlock e) {
             udpWorkers.execute(() -> answerUdp(udp, packet, from));
             continue;
@@ -325,7 +326,7 @@ public final class DnsGateway implements AutoCloseable {
           if (reply != null) {
             udp.send(new DatagramPacket(reply, reply.length, from));
             if (cache != null) {
-              cache.store(packet, reply, generation, System.nanoTime());
+              cache.store(packet, reply, generation, System.nanoTime(), about.stale);
             }
           }
         } else {

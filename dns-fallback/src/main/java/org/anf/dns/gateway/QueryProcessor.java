@@ -12,6 +12,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.ExtendedErrorCodeOption;
 import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Header;
@@ -63,6 +64,22 @@ final class QueryProcessor {
    * may wait.
    */
   byte @Nullable [] process(byte[] packet, Transport transport) {
+    return process(packet, transport, null);
+  }
+
+  /** What the caller of {@link #process} may want to know about the reply besides its bytes. */
+  static final class Rendered {
+    /**
+     * The reply says its answer is stale (an Extended DNS Error Stale Answer or Stale NXDOMAIN).
+     */
+    boolean stale;
+  }
+
+  /** As {@link #process(byte[], Transport)}, telling {@code about} whether the reply is stale. */
+  byte @Nullable [] process(byte[] packet, Transport transport, @Nullable Rendered about) {
+    if (about != null) {
+      about.stale = false;
+    }
     long start = System.nanoTime();
     if (packet.length < Header.LENGTH) {
       metrics.dropped(transport, "short");
@@ -84,7 +101,7 @@ final class QueryProcessor {
     int rcode;
     try {
       Message reply = query == null ? bare(header, Rcode.FORMERR) : answer(query, transport);
-      wire = render(reply, query, transport);
+      wire = render(reply, query, transport, about);
       rcode = reply.getRcode();
     } catch (WouldBlock e) {
       throw e;
@@ -161,10 +178,21 @@ final class QueryProcessor {
   }
 
   /** The reply bytes: EDNS for EDNS clients, truncated to what the transport allows. */
-  private byte[] render(Message reply, @Nullable Message query, Transport transport) {
+  private byte[] render(
+      Message reply, @Nullable Message query, Transport transport, @Nullable Rendered about) {
     int rcode = reply.getRcode();
     OPTRecord handlerOpt = reply.getOPT();
     List<EDNSOption> options = handlerOpt == null ? List.of() : handlerOpt.getOptions();
+    if (about != null) {
+      // Read from the handler's options: a client without EDNS does not get them sent.
+      for (EDNSOption o : options) {
+        if (o instanceof ExtendedErrorCodeOption ede
+            && (ede.getErrorCode() == ExtendedErrorCodeOption.STALE_ANSWER
+                || ede.getErrorCode() == ExtendedErrorCodeOption.STALE_NXDOMAIN_ANSWER)) {
+          about.stale = true;
+        }
+      }
+    }
     for (Record r : new ArrayList<>(reply.getSection(Section.ADDITIONAL))) {
       if (r.getType() == Type.OPT) {
         reply.removeRecord(r, Section.ADDITIONAL);

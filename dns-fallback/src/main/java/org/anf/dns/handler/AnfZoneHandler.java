@@ -29,6 +29,8 @@ import org.xbill.DNS.Type;
  *   <li>EXACT, REDIRECTED and DNS_FALLBACK results give the records of {@link AliasRecords}, with
  *       the result's TTL (at most {@value #STALE_TTL_SECONDS} s when the result is stale, as RFC
  *       8767 suggests). A type with no records gives NODATA: NOERROR, no answer, the SOA.
+ *   <li>Any reply built from a stale result carries an Extended DNS Error Stale Answer (or Stale
+ *       NXDOMAIN Answer) with its age, for clients that speak EDNS.
  *   <li>NOT_FOUND, PARTIAL and REVOKED give NXDOMAIN with the SOA, its TTL the result's. A revoked
  *       name is NXDOMAIN rather than REFUSED because it does not resolve for anyone, and REFUSED
  *       would send resolvers to retry elsewhere. NOT_FOUND for a name that reached a scope of its
@@ -110,6 +112,40 @@ public final class AnfZoneHandler implements DnsHandler {
   }
 
   private int answer(
+      Message query, Name qname, int qtype, Alias asked, LookupResult r, DnsWriter writer) {
+    if (r.getFreshness().getStale()) {
+      // Staleness is never silent: say it (RFC 8914 Stale Answer) to clients that speak EDNS.
+      return answerAsIs(query, qname, qtype, asked, r, staleMarked(r, writer));
+    }
+    return answerAsIs(query, qname, qtype, asked, r, writer);
+  }
+
+  private static DnsWriter staleMarked(LookupResult r, DnsWriter writer) {
+    String text = "anf: stale, " + r.getFreshness().getAgeMs() + " ms old";
+    return new DnsWriter() {
+      @Override
+      public Transport transport() {
+        return writer.transport();
+      }
+
+      @Override
+      public void write(Message reply) {
+        int code =
+            reply.getRcode() == Rcode.NXDOMAIN
+                ? ExtendedErrorCodeOption.STALE_NXDOMAIN_ANSWER
+                : ExtendedErrorCodeOption.STALE_ANSWER;
+        Replies.addExtendedError(reply, code, text);
+        writer.write(reply);
+      }
+
+      @Override
+      public boolean written() {
+        return writer.written();
+      }
+    };
+  }
+
+  private int answerAsIs(
       Message query, Name qname, int qtype, Alias asked, LookupResult r, DnsWriter writer) {
     long ttl = Integer.toUnsignedLong(r.getTtlSeconds());
     switch (r.getStatus()) {

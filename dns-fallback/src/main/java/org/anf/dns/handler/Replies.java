@@ -1,6 +1,8 @@
 package org.anf.dns.handler;
 
+import java.util.ArrayList;
 import java.util.List;
+import org.xbill.DNS.EDNSOption;
 import org.xbill.DNS.ExtendedErrorCodeOption;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Header;
@@ -38,9 +40,15 @@ public final class Replies {
    */
   public static void addExtendedError(Message reply, int code, String text) {
     String t = text.length() <= MAX_EDE_TEXT ? text : text.substring(0, MAX_EDE_TEXT - 3) + "...";
-    reply.addRecord(
-        new OPTRecord(0, 0, 0, 0, List.of(new ExtendedErrorCodeOption(code, ascii(t)))),
-        Section.ADDITIONAL);
+    List<EDNSOption> options = new ArrayList<>();
+    OPTRecord had = reply.getOPT();
+    if (had != null) {
+      // One OPT per message (RFC 6891): a second error joins the first one's record.
+      options.addAll(had.getOptions());
+      reply.removeRecord(had, Section.ADDITIONAL);
+    }
+    options.add(new ExtendedErrorCodeOption(code, ascii(t)));
+    reply.addRecord(new OPTRecord(0, 0, 0, 0, options), Section.ADDITIONAL);
   }
 
   private static void copyFlag(Header from, Header to, int flag) {

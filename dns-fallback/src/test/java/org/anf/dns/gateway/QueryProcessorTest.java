@@ -104,6 +104,29 @@ class QueryProcessorTest {
           });
 
   @Test
+  void aStaleAnswerIsToldToTheCallerWhetherOrNotTheClientSeesTheMark() throws IOException {
+    DnsHandler stale =
+        handler(
+            (q, w) -> {
+              Message r = Replies.to(q, Rcode.NOERROR);
+              r.addRecord(a(NAME, 1), Section.ANSWER);
+              Replies.addExtendedError(r, ExtendedErrorCodeOption.STALE_ANSWER, "stale");
+              w.write(r);
+              return Rcode.NOERROR;
+            });
+    QueryProcessor p = processor(stale);
+    QueryProcessor.Rendered about = new QueryProcessor.Rendered();
+    byte[] plain = Objects.requireNonNull(p.process(query(0).toWire(), Transport.UDP, about));
+    assertThat(about.stale).isTrue();
+    assertThat(new Message(plain).getOPT()).as("no EDNS, no OPT").isNull();
+    byte[] edns = Objects.requireNonNull(p.process(query(1232).toWire(), Transport.UDP, about));
+    assertThat(about.stale).isTrue();
+    assertThat(Objects.requireNonNull(new Message(edns).getOPT()).getOptions()).hasSize(1);
+    var unused = processor(answering(1, 0, 0)).process(query(1232).toWire(), Transport.UDP, about);
+    assertThat(about.stale).isFalse();
+  }
+
+  @Test
   void packetsWithoutAHeaderAndResponsesAreDropped() {
     QueryProcessor p = processor(NEVER);
     assertThat(p.process(new byte[0], Transport.UDP)).isNull();

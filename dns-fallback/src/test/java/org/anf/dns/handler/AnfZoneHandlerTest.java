@@ -92,7 +92,7 @@ class AnfZoneHandlerTest {
   }
 
   @Test
-  void staleAnswersAreCappedAtThirtySeconds() {
+  void staleAnswersAreCappedAtThirtySecondsAndSaySo() {
     LookupResult stale =
         LookupResult.newBuilder()
             .setStatus(LookupStatus.LOOKUP_STATUS_EXACT)
@@ -104,9 +104,25 @@ class AnfZoneHandlerTest {
     Message r = reply(serve(handler(always(stale)), "x.svc.anf.", Type.A));
     assertThat(r.getSection(Section.ANSWER).get(0).getTTL())
         .isEqualTo(AnfZoneHandler.STALE_TTL_SECONDS);
+    // RFC 8914 Stale Answer, with the age (the server sends it to clients that speak EDNS).
+    ExtendedErrorCodeOption ede =
+        (ExtendedErrorCodeOption) Objects.requireNonNull(r.getOPT()).getOptions().get(0);
+    assertThat(ede.getErrorCode()).isEqualTo(ExtendedErrorCodeOption.STALE_ANSWER);
+    assertThat(ede.getText()).isEqualTo("anf: stale, 120000 ms old");
     LookupResult fresh = stale.toBuilder().clearFreshness().build();
     Message f = reply(serve(handler(always(fresh)), "x.svc.anf.", Type.A));
     assertThat(f.getSection(Section.ANSWER).get(0).getTTL()).isEqualTo(3600);
+    assertThat(f.getOPT()).isNull();
+
+    // A stale revocation says both: why, and that it is stale.
+    LookupResult revoked =
+        stale.toBuilder().setStatus(LookupStatus.LOOKUP_STATUS_REVOKED).setTtlSeconds(60).build();
+    Message v = reply(serve(handler(always(revoked)), "x.svc.anf.", Type.A));
+    assertThat(v.getRcode()).isEqualTo(Rcode.NXDOMAIN);
+    assertThat(Objects.requireNonNull(v.getOPT()).getOptions())
+        .extracting(o -> ((ExtendedErrorCodeOption) o).getErrorCode())
+        .containsExactly(
+            ExtendedErrorCodeOption.OTHER, ExtendedErrorCodeOption.STALE_NXDOMAIN_ANSWER);
   }
 
   @Test
