@@ -368,7 +368,7 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     if (left >= Integer.toUnsignedLong(hit.getTtlSeconds())) {
       return hit;
     }
-    return hit.toBuilder().setTtlSeconds((int) left).build();
+    return e.hitWithTtl(left);
   }
 
   private boolean coherent(AnswerCache.Entry e) {

@@ -21,6 +21,7 @@ public final class AnswerCache {
    * @param fetchedMs when the anchors gave it (wall clock, ms)
    * @param expiresMs when its TTL runs out
    * @param scopes the scopes walked; {@code seqs[i]} is the lineage position of {@code scopes[i]}
+   * @param countdown the hit as last served with its TTL counted down (see {@link #hitWithTtl})
    */
   @SuppressWarnings("ArrayRecordComponent") // read-only copies, kept flat for the hit path
   public record Entry(
@@ -30,7 +31,25 @@ public final class AnswerCache {
       long fetchedMs,
       long expiresMs,
       long[] scopes,
-      long[] seqs) {
+      long[] seqs,
+      Countdown countdown) {
+
+    /** The hit as last served with a counted-down TTL. */
+    public record Counted(long leftSeconds, LookupResult result) {}
+
+    /**
+     * The hit with its TTL counted down to {@code leftSeconds}; built once per second of the
+     * entry's life, not on every hit.
+     */
+    public LookupResult hitWithTtl(long leftSeconds) {
+      Counted c = countdown.latest;
+      if (c.leftSeconds() == leftSeconds) {
+        return c.result();
+      }
+      LookupResult r = hit.toBuilder().setTtlSeconds((int) leftSeconds).build();
+      countdown.latest = new Counted(leftSeconds, r);
+      return r;
+    }
 
     public static Entry of(String key, LookupResult result, long fetchedMs, long expiresMs) {
       LookupResult.Builder hit = result.toBuilder();
@@ -45,12 +64,22 @@ public final class AnswerCache {
         scopes[i] = s.getScopeId();
         seqs[i] = s.getLineageSeq();
       }
-      return new Entry(key, result, hit.build(), fetchedMs, expiresMs, scopes, seqs);
+      return new Entry(key, result, hit.build(), fetchedMs, expiresMs, scopes, seqs, unset());
+    }
+
+    private static Countdown unset() {
+      return new Countdown();
     }
 
     Entry expired() {
-      return new Entry(key, result, hit, fetchedMs, Long.MIN_VALUE, scopes, seqs);
+      return new Entry(key, result, hit, fetchedMs, Long.MIN_VALUE, scopes, seqs, unset());
     }
+  }
+
+  /** Where an entry keeps its latest counted-down hit (racing writers agree on the value). */
+  public static final class Countdown {
+    private volatile Entry.Counted latest =
+        new Entry.Counted(-1, LookupResult.getDefaultInstance());
   }
 
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
