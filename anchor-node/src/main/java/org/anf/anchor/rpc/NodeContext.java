@@ -1,6 +1,9 @@
 package org.anf.anchor.rpc;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.anf.anchor.group.ScopeGroups;
 import org.anf.anchor.metrics.AnchorMetrics;
 import org.anf.anchor.statemachine.ScopeRegistry;
@@ -98,11 +101,44 @@ public final class NodeContext {
    *
    * @param leaderKnown a leader is known and, if it is this anchor, ready
    * @param ageMs an upper bound on how old the answer may be: the time since the last contact with
-   *     a leader (0 on a ready leader), plus, when this anchor has not applied everything it knows
-   *     committed, how long ago it last had; Long.MAX_VALUE when it cannot tell
+   *     a leader (on a ready leader, since it last heard from a quorum), plus, when this anchor has
+   *     not applied everything it knows committed, how long ago it last had; Long.MAX_VALUE when it
+   *     cannot tell
    * @param appliedAll this anchor has applied up to the commit index it learned from its leader
    */
   record Staleness(boolean leader, boolean leaderKnown, long ageMs, boolean appliedAll) {}
+
+  /**
+   * How long ago this leader last heard from a majority of its group: the age of the newest reply
+   * from enough followers to make a quorum with itself. A leader cut off from its followers keeps
+   * believing it leads until it steps down, an election timeout later; until then its state is no
+   * fresher than this. 0 for a group of one.
+   */
+  static long quorumContactMs(RaftServer.Division d) {
+    java.util.Set<ByteString> voters = new java.util.HashSet<>();
+    for (org.apache.ratis.protocol.RaftPeer p : d.getRaftConf().getCurrentPeers()) {
+      voters.add(p.getId().toByteString());
+    }
+    int needed = voters.size() / 2; // followers that, with the leader, are a majority
+    if (needed == 0) {
+      return 0;
+    }
+    RoleInfoProto ri = d.getInfo().getRoleInfoProto();
+    if (!ri.hasLeaderInfo()) {
+      return Long.MAX_VALUE;
+    }
+    List<Long> ages = new ArrayList<>();
+    for (var f : ri.getLeaderInfo().getFollowerInfoList()) {
+      if (voters.contains(f.getId().getId())) {
+        ages.add(f.getLastRpcElapsedTimeMs());
+      }
+    }
+    if (ages.size() < needed) {
+      return Long.MAX_VALUE;
+    }
+    Collections.sort(ages);
+    return ages.get(needed - 1);
+  }
 
   Staleness staleness(ScopeStateMachine sm) {
     RaftServer.Division d = groups.division(sm.scopeId());
@@ -115,7 +151,7 @@ public final class NodeContext {
     if (leader) {
       known = info.isLeaderReady();
       if (known) {
-        contactMs = 0;
+        contactMs = quorumContactMs(d);
       }
     } else {
       RaftPeerId leaderId = info.getLeaderId();
