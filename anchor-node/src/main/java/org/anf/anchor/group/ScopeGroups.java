@@ -345,8 +345,10 @@ public final class ScopeGroups implements AutoCloseable {
             });
   }
 
-  /** A failure to reach the leader (worth retrying), not an answer of the group. */
-  private static boolean transportFailure(
+  /**
+   * What went wrong with a Ratis call: its error unwrapped, or the reply's exception; else null.
+   */
+  private static @Nullable Throwable failureOf(
       @Nullable RaftClientReply reply, @Nullable Throwable error) {
     Throwable t = error;
     while (t instanceof CompletionException && t.getCause() != null) {
@@ -355,6 +357,13 @@ public final class ScopeGroups implements AutoCloseable {
     if (t == null && reply != null && !reply.isSuccess()) {
       t = reply.getException();
     }
+    return t;
+  }
+
+  /** A failure to reach the leader (worth retrying), not an answer of the group. */
+  private static boolean transportFailure(
+      @Nullable RaftClientReply reply, @Nullable Throwable error) {
+    Throwable t = failureOf(reply, error);
     return t != null
         && !(t instanceof StateMachineException)
         && !(t instanceof GroupMismatchException);
@@ -366,13 +375,7 @@ public final class ScopeGroups implements AutoCloseable {
    */
   private GroupReply toGroupReply(
       long scopeId, @Nullable RaftClientReply reply, @Nullable Throwable error) {
-    Throwable t = error;
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (t == null && reply != null && !reply.isSuccess()) {
-      t = reply.getException();
-    }
+    Throwable t = failureOf(reply, error);
     if (t == null && reply != null) {
       try {
         return GroupReply.parseFrom(reply.getMessage().getContent().toByteArray());

@@ -3,7 +3,9 @@ package org.anf.anchor.rpc;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.anf.anchor.group.ScopeGroups;
 import org.anf.anchor.metrics.AnchorMetrics;
 import org.anf.anchor.statemachine.ScopeRegistry;
@@ -14,6 +16,7 @@ import org.anf.lineage.state.ScopeIds;
 import org.anf.proto.v1.NodeInfo;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
+import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -115,8 +118,8 @@ public final class NodeContext {
    * fresher than this. 0 for a group of one.
    */
   static long quorumContactMs(RaftServer.Division d) {
-    java.util.Set<ByteString> voters = new java.util.HashSet<>();
-    for (org.apache.ratis.protocol.RaftPeer p : d.getRaftConf().getCurrentPeers()) {
+    Set<ByteString> voters = new HashSet<>();
+    for (RaftPeer p : d.getRaftConf().getCurrentPeers()) {
       voters.add(p.getId().toByteString());
     }
     int needed = voters.size() / 2; // followers that, with the leader, are a majority

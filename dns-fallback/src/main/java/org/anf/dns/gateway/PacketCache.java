@@ -22,12 +22,12 @@ import org.xbill.DNS.Type;
  * replaces it at once. Anything else is answered the normal way.
  */
 final class PacketCache {
+  private static final long SECOND = 1_000_000_000L;
+
   /** How long a reply built from a stale answer is kept. */
-  static final long STALE_NANOS = 1_000_000_000L;
+  static final long STALE_NANOS = SECOND;
 
   static final int MAX_ENTRIES = 65_536;
-
-  private static final long SECOND = 1_000_000_000L;
 
   /** The query bytes after the ID; a probe compares a range of a packet without copying it. */
   private static class Key {
