@@ -25,6 +25,8 @@ import org.anf.proto.v1.ResolveBatchRequest;
 import org.anf.proto.v1.ResolveBatchResponse;
 import org.anf.proto.v1.ResolveRequest;
 import org.anf.proto.v1.ResolverServiceGrpc;
+import org.anf.proto.v1.StreamResolveReply;
+import org.anf.proto.v1.StreamResolveRequest;
 import org.anf.proto.v1.WatchAliasRequest;
 import org.anf.resolver.AnfResolver;
 import org.anf.resolver.ResolveOptions;
@@ -33,7 +35,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The resolver over gRPC: Resolve, ResolveBatch and WatchAlias. */
+/** The resolver over gRPC: Resolve, ResolveBatch, ResolveStream and WatchAlias. */
 public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServiceImplBase
     implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ResolverServiceImpl.class);
@@ -143,23 +145,171 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
 
   /** A name of a batch with no answer: as the proto says, UNSPECIFIED here and why in errors. */
   private static void addError(ResolveBatchResponse.Builder b, int index, AnfException e) {
-    Status.Code code = GrpcErrors.code(e.code());
-    String message = String.valueOf(e.getMessage());
+    ResolveBatchError err = error(index, e);
     b.addResults(
         LookupResult.newBuilder()
             .setStatus(org.anf.proto.v1.LookupStatus.LOOKUP_STATUS_UNSPECIFIED)
-            .setDetail(code + ": " + message));
+            .setDetail(err.getStatus() + ": " + err.getMessage()));
+    b.addErrors(err);
+  }
+
+  /** What Resolve would have failed with, as a message. */
+  static ResolveBatchError error(int index, AnfException e) {
     ErrorDetail.Builder d =
         ErrorDetail.newBuilder().setCode(e.code().name()).setPosition(e.position());
     if (e.field() != null) {
       d.setField(e.field());
     }
-    b.addErrors(
-        ResolveBatchError.newBuilder()
-            .setIndex(index)
-            .setStatus(code.name())
-            .setMessage(message)
-            .setDetail(d));
+    return ResolveBatchError.newBuilder()
+        .setIndex(index)
+        .setStatus(GrpcErrors.code(e.code()).name())
+        .setMessage(String.valueOf(e.getMessage()))
+        .setDetail(d)
+        .build();
+  }
+
+  @Override
+  public StreamObserver<StreamResolveRequest> resolveStream(
+      StreamObserver<StreamResolveReply> replies) {
+    ServerCallStreamObserver<StreamResolveReply> out =
+        (ServerCallStreamObserver<StreamResolveReply>) replies;
+    ResolveStreamCall call = new ResolveStreamCall(out);
+    out.disableAutoRequest();
+    out.setOnCancelHandler(call::cancel);
+    out.setOnReadyHandler(call::pull);
+    call.pull();
+    return call;
+  }
+
+  /** Walks that one ResolveStream call may have waiting in the pool before it reads no more. */
+  static final int STREAM_MAX_WAITING = 64;
+
+  /**
+   * One ResolveStream call. Requests are read one at a time, and only while replies can be sent
+   * (gRPC's isReady) and fewer than {@link #STREAM_MAX_WAITING} of its walks wait in the pool: a
+   * client that sends without reading is held back by HTTP/2 flow control instead of filling the
+   * resolver's memory. Hits are answered on the transport thread, walks in the pool; replies from
+   * both go out under this object's lock.
+   */
+  private final class ResolveStreamCall implements StreamObserver<StreamResolveRequest> {
+    final ServerCallStreamObserver<StreamResolveReply> out;
+    // Guarded by this.
+    boolean asked;
+    int waiting;
+    boolean halfClosed;
+    boolean done;
+
+    ResolveStreamCall(ServerCallStreamObserver<StreamResolveReply> out) {
+      this.out = out;
+    }
+
+    /** Asks gRPC for the next request when one may be taken. */
+    void pull() {
+      synchronized (this) {
+        if (done || halfClosed || asked || waiting >= STREAM_MAX_WAITING || !out.isReady()) {
+          return;
+        }
+        asked = true;
+      }
+      out.request(1);
+    }
+
+    @Override
+    public void onNext(StreamResolveRequest m) {
+      synchronized (this) {
+        asked = false;
+      }
+      long id = m.getId();
+      ResolveRequest req = m.getRequest();
+      LookupResult hit;
+      try {
+        hit = resolver.cachedOrNull(req.getName(), options(req));
+      } catch (AnfException e) {
+        send(StreamResolveReply.newBuilder().setId(id).setError(error(0, e)).build());
+        pull();
+        return;
+      }
+      if (hit != null) {
+        send(StreamResolveReply.newBuilder().setId(id).setResult(hit).build());
+        pull();
+        return;
+      }
+      synchronized (this) {
+        waiting++;
+      }
+      try {
+        blocking.execute(() -> walk(id, req));
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        synchronized (this) {
+          waiting--;
+        }
+        send(
+            StreamResolveReply.newBuilder()
+                .setId(id)
+                .setError(
+                    error(0, new AnfException(ErrorCode.UNAVAILABLE, "the resolver is closing")))
+                .build());
+      }
+      pull();
+    }
+
+    void walk(long id, ResolveRequest req) {
+      StreamResolveReply.Builder r = StreamResolveReply.newBuilder().setId(id);
+      try {
+        if (!isDone()) {
+          r.setResult(resolver.resolve(req.getName(), options(req)));
+        }
+      } catch (AnfException e) {
+        r.setError(error(0, e));
+      } catch (RuntimeException e) {
+        LOG.error("ResolveStream {} failed", req.getName(), e);
+        r.setError(error(0, new AnfException(ErrorCode.INTERNAL, "resolver failed: " + e, e)));
+      }
+      boolean finish;
+      synchronized (this) {
+        if (!done && r.getOutcomeCase() != StreamResolveReply.OutcomeCase.OUTCOME_NOT_SET) {
+          out.onNext(r.build());
+        }
+        waiting--;
+        finish = halfClosed && waiting == 0 && !done;
+        if (finish) {
+          done = true;
+          out.onCompleted();
+        }
+      }
+      if (!finish) {
+        pull();
+      }
+    }
+
+    synchronized boolean isDone() {
+      return done;
+    }
+
+    synchronized void send(StreamResolveReply r) {
+      if (!done) {
+        out.onNext(r);
+      }
+    }
+
+    @Override
+    public synchronized void onError(Throwable t) {
+      // The client cancelled or the connection broke: nothing more can be sent.
+      done = true;
+    }
+
+    @Override
+    public synchronized void onCompleted() {
+      halfClosed = true;
+      if (waiting == 0 && !done) {
+        done = true;
+        out.onCompleted();
+      }
+    }
+
+    synchronized void cancel() {
+      done = true;
+    }
   }
 
   /**

@@ -39,6 +39,7 @@ import org.anf.proto.v1.SubmitRequest;
 import org.anf.resolver.AnfResolver;
 import org.anf.resolver.ResolveOptions;
 import org.anf.resolver.ResolverConfig;
+import org.anf.resolver.service.ResolveStreamClient;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -261,6 +262,106 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     }
   }
 
+  /**
+   * {@code n} clients, each with one resolve outstanding, sharing one ResolveStream call per
+   * channel: as the unary asynchronous clients, but a resolve costs a message instead of a call.
+   */
+  private Result runStream(int n, List<ResolveStreamClient> streams) throws Exception {
+    AtomicBoolean measuring = new AtomicBoolean();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+    CountDownLatch done = new CountDownLatch(n);
+    List<Latencies> lats = new ArrayList<>();
+    for (int c = 0; c < n; c++) {
+      Latencies l = new Latencies();
+      lats.add(l);
+      new StreamClient(
+              streams.get(c % streams.size()),
+              new Random(seed + c),
+              l,
+              measuring,
+              stop,
+              failure,
+              done)
+          .next();
+    }
+    Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
+    measuring.set(true);
+    long t0 = System.nanoTime();
+    Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+    measuring.set(false);
+    long elapsed = System.nanoTime() - t0;
+    stop.set(true);
+    if (!done.await(60, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("stream clients did not stop within 60 s");
+    }
+    Throwable f = failure.get();
+    if (f != null) {
+      throw new IllegalStateException("a warm resolve failed: " + f, f);
+    }
+    Latencies all = new Latencies();
+    lats.forEach(all::addAll);
+    return new Result(all.count() / (elapsed / 1e9), all);
+  }
+
+  /**
+   * One client of {@link #runStream}: one resolve outstanding, the next sent when it is answered.
+   */
+  private final class StreamClient {
+    private final ResolveStreamClient stream;
+    private final Random rnd;
+    private final Latencies lat;
+    private final AtomicBoolean measuring;
+    private final AtomicBoolean stop;
+    private final AtomicReference<@Nullable Throwable> failure;
+    private final CountDownLatch done;
+
+    StreamClient(
+        ResolveStreamClient stream,
+        Random rnd,
+        Latencies lat,
+        AtomicBoolean measuring,
+        AtomicBoolean stop,
+        AtomicReference<@Nullable Throwable> failure,
+        CountDownLatch done) {
+      this.stream = stream;
+      this.rnd = rnd;
+      this.lat = lat;
+      this.measuring = measuring;
+      this.stop = stop;
+      this.failure = failure;
+      this.done = done;
+    }
+
+    void next() {
+      if (stop.get() || failure.get() != null) {
+        done.countDown();
+        return;
+      }
+      int asked = rnd.nextInt(names);
+      long started = System.nanoTime();
+      var unused =
+          stream
+              .resolve(alias(asked))
+              .whenComplete(
+                  (r, t) -> {
+                    if (t != null) {
+                      failure.compareAndSet(null, t);
+                      done.countDown();
+                      return;
+                    }
+                    if (r.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
+                      failure.compareAndSet(
+                          null, new IllegalStateException(alias(asked) + ": " + r.getStatus()));
+                    }
+                    if (measuring.get()) {
+                      lat.add(System.nanoTime() - started);
+                    }
+                    next();
+                  });
+    }
+  }
+
   static String alias(int i) {
     return String.format("bench@a/b/h%05d", i);
   }
@@ -309,6 +410,19 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
             rows.add(row("warm  grpc async, " + Math.min(c, async.size()) + " channel(s)", c, res));
             out.println(rows.get(rows.size() - 1));
             out.flush();
+          }
+          List<ResolveStreamClient> streams = new ArrayList<>();
+          async.forEach(ch -> streams.add(new ResolveStreamClient(ch)));
+          try {
+            for (int c : clients) {
+              Result res = runStream(c, streams.subList(0, Math.min(c, streams.size())));
+              rows.add(
+                  row("warm  grpc stream, " + Math.min(c, streams.size()) + " channel(s)", c, res));
+              out.println(rows.get(rows.size() - 1));
+              out.flush();
+            }
+          } finally {
+            streams.forEach(ResolveStreamClient::close);
           }
         } finally {
           async.forEach(ManagedChannel::shutdownNow);
