@@ -136,26 +136,43 @@ class StructureCrashIT {
     assertThrows(StatusRuntimeException.class, op::run, "the coordinator dies at " + step);
     assertNull(crashAt.get(), "the protocol reached " + step);
     Walk survivors = new Walk(f()::anchors, List.of(f().address(1), f().address(2)));
-    for (Map.Entry<String, Uid> e : uids.entrySet()) {
-      TestCluster.await(
-          e.getKey() + " answers through a2 and a3 while a1 is down",
-          Duration.ofSeconds(60),
-          () -> {
-            try {
-              LookupResult r = survivors.resolve(Alias.parse(e.getKey())).answer();
-              return found(r) && e.getValue().equals(Uid.fromProto(r.getUid()));
-            } catch (AnfException unavailable) {
-              return false; // a group of a1's is electing a new leader
-            }
-          });
-    }
-    f().fabric.stop(0);
-    f().fabric.restart(0, AnchorNode.Hooks.steps(hook));
-    f().awaitSettled(Duration.ofSeconds(90));
-    for (AnchorNode n : f().fabric.nodes()) {
-      for (long scope : n.registry().all().keySet()) {
-        n.groups().awaitLeader(scope, 30_000);
+    AssertionError failed = null;
+    try {
+      for (Map.Entry<String, Uid> e : uids.entrySet()) {
+        TestCluster.await(
+            e.getKey() + " answers through a2 and a3 while a1 is down",
+            Duration.ofSeconds(60),
+            () -> {
+              try {
+                LookupResult r = survivors.resolve(Alias.parse(e.getKey())).answer();
+                return found(r) && e.getValue().equals(Uid.fromProto(r.getUid()));
+              } catch (AnfException unavailable) {
+                return false; // a group of a1's is electing a new leader
+              }
+            });
       }
+    } catch (AssertionError e) {
+      failed = e;
+    }
+    // Also after a failed wait: the fabric is shared by the class, and the next case needs a1.
+    try {
+      f().fabric.stop(0);
+      f().fabric.restart(0, AnchorNode.Hooks.steps(hook));
+      f().awaitSettled(Duration.ofSeconds(90));
+      for (AnchorNode n : f().fabric.nodes()) {
+        for (long scope : n.registry().all().keySet()) {
+          n.groups().awaitLeader(scope, 30_000);
+        }
+      }
+    } catch (RuntimeException | AssertionError e) {
+      if (failed != null) {
+        failed.addSuppressed(e);
+        throw failed;
+      }
+      throw e;
+    }
+    if (failed != null) {
+      throw failed;
     }
   }
 

@@ -342,7 +342,43 @@ public final class TestCluster implements AutoCloseable {
         throw new AssertionError("interrupted waiting for " + what);
       }
     }
+    dumpThreads("timed out waiting for " + what);
     throw new AssertionError("timed out after " + timeout + " waiting for " + what, last);
+  }
+
+  /**
+   * Prints every thread's full stack and the locks it holds and waits on, and any deadlock: a wait
+   * that times out leaves the evidence of what was stuck in the test's output.
+   */
+  public static void dumpThreads(String why) {
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    StringBuilder b = new StringBuilder("==== thread dump: ").append(why).append('\n');
+    long[] deadlocked = mx.findDeadlockedThreads();
+    if (deadlocked != null) {
+      b.append("deadlocked thread ids: ")
+          .append(java.util.Arrays.toString(deadlocked))
+          .append('\n');
+    }
+    for (java.lang.management.ThreadInfo t : mx.dumpAllThreads(true, true)) {
+      b.append('"').append(t.getThreadName()).append("\" ").append(t.getThreadState());
+      if (t.getLockName() != null) {
+        b.append(" on ").append(t.getLockName());
+        if (t.getLockOwnerName() != null) {
+          b.append(" owned by \"").append(t.getLockOwnerName()).append('"');
+        }
+      }
+      b.append('\n');
+      for (StackTraceElement e : t.getStackTrace()) {
+        b.append("\tat ").append(e).append('\n');
+      }
+      for (java.lang.management.MonitorInfo m : t.getLockedMonitors()) {
+        b.append("\t- holds ").append(m).append('\n');
+      }
+      for (java.lang.management.LockInfo l : t.getLockedSynchronizers()) {
+        b.append("\t- holds ").append(l).append('\n');
+      }
+    }
+    System.out.println(b.append("==== end of thread dump"));
   }
 
   @Override
