@@ -106,12 +106,21 @@ class ResolveStreamIT {
               .directExecutor()
               .build();
       try (ResolveStreamClient client = new ResolveStreamClient(ch)) {
-        // A cold name is walked in the pool; asked again it is a cache hit.
+        // A cold name is walked in the pool; asked again it is a cache hit. (With ANY: a BOUNDED
+        // hit also needs the scope's Watch to be live yet, which is ResolverIT's business.)
         LookupResult cold = get(client.resolve("svc@demo/s0"));
         assertThat(cold.getStatus()).isEqualTo(LookupStatus.LOOKUP_STATUS_EXACT);
+        assertThat(cold.getPathList()).noneMatch(s -> s.getCached());
         assertThat(Uid.fromProto(cold.getUid())).isEqualTo(uids.get(0));
-        LookupResult hit = get(client.resolve("svc@demo/s0"));
-        assertThat(hit.getPathList()).allMatch(s -> s.getCached());
+        LookupResult hit =
+            get(
+                client.resolve(
+                    ResolveRequest.newBuilder()
+                        .setName("svc@demo/s0")
+                        .setConsistency(Consistency.CONSISTENCY_ANY)
+                        .build()));
+        assertThat(hit.getPathList()).isNotEmpty().allMatch(s -> s.getCached());
+        assertThat(Uid.fromProto(hit.getUid())).isEqualTo(uids.get(0));
 
         // Errors are answers on the call, with the status Resolve would have failed with.
         CompletableFuture<LookupResult> bad = client.resolve("svc@@x");

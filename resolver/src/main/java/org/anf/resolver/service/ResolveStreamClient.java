@@ -94,11 +94,14 @@ public final class ResolveStreamClient implements AutoCloseable {
       pending.put(id, f);
       synchronized (this) {
         StreamObserver<StreamResolveRequest> q = requests;
-        if (failed != null || q == null) {
+        Status ended = failed;
+        if (ended != null || q == null) {
           pending.remove(id);
+          // The call's own failure, so the caller learns why (the next resolve opens a new call).
           f.completeExceptionally(
-              (failed == null ? Status.UNAVAILABLE : failed)
-                  .withDescription("the resolve stream has ended")
+              (ended != null
+                      ? ended
+                      : Status.UNAVAILABLE.withDescription("the resolve stream is not open"))
                   .asRuntimeException());
           return;
         }
@@ -137,15 +140,16 @@ public final class ResolveStreamClient implements AutoCloseable {
     }
 
     private void end(Status s) {
+      Status why = s.isOk() ? Status.UNAVAILABLE : s;
       synchronized (this) {
-        failed = s.isOk() ? Status.UNAVAILABLE : s;
+        failed = why;
       }
       synchronized (ResolveStreamClient.this) {
         if (call == this) {
           call = null;
         }
       }
-      StatusRuntimeException e = (s.isOk() ? Status.UNAVAILABLE : s).asRuntimeException();
+      StatusRuntimeException e = why.asRuntimeException();
       for (var it = pending.values().iterator(); it.hasNext(); ) {
         CompletableFuture<LookupResult> f = it.next();
         it.remove();

@@ -265,21 +265,27 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
         LOG.error("ResolveStream {} failed", req.getName(), e);
         r.setError(error(0, new AnfException(ErrorCode.INTERNAL, "resolver failed: " + e, e)));
       }
-      boolean finish;
+      boolean finished;
       synchronized (this) {
         if (!done && r.getOutcomeCase() != StreamResolveReply.OutcomeCase.OUTCOME_NOT_SET) {
           out.onNext(r.build());
         }
         waiting--;
-        finish = halfClosed && waiting == 0 && !done;
-        if (finish) {
-          done = true;
-          out.onCompleted();
-        }
+        finished = finishIfAnswered();
       }
-      if (!finish) {
+      if (!finished) {
         pull();
       }
+    }
+
+    /** Ends the call once the client has half-closed and every request is answered. */
+    private synchronized boolean finishIfAnswered() {
+      if (halfClosed && waiting == 0 && !done) {
+        done = true;
+        out.onCompleted();
+        return true;
+      }
+      return false;
     }
 
     synchronized boolean isDone() {
@@ -293,20 +299,17 @@ public final class ResolverServiceImpl extends ResolverServiceGrpc.ResolverServi
     }
 
     @Override
-    public synchronized void onError(Throwable t) {
-      // The client cancelled or the connection broke: nothing more can be sent.
-      done = true;
+    public void onError(Throwable t) {
+      cancel();
     }
 
     @Override
     public synchronized void onCompleted() {
       halfClosed = true;
-      if (waiting == 0 && !done) {
-        done = true;
-        out.onCompleted();
-      }
+      finishIfAnswered();
     }
 
+    /** The client cancelled or the connection broke: nothing more can be sent. */
     synchronized void cancel() {
       done = true;
     }

@@ -142,12 +142,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
                 return null;
               }));
     }
-    Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
-    measuring.set(true);
-    long t0 = System.nanoTime();
-    Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
-    measuring.set(false);
-    long elapsed = System.nanoTime() - t0;
+    long elapsed = window(measuring);
     stop.set(true);
     for (Future<?> f : fs) {
       f.get(60, TimeUnit.SECONDS);
@@ -159,46 +154,93 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
   }
 
   /**
-   * {@code n} calls kept outstanding over {@code chs}, each completion sending that client's next
-   * call from the transport thread: the load shape of gRPC's own benchmarks and of ghz, where n
-   * blocking client threads would instead compete with the server for the two cores.
+   * The warm-up, then the measured window, with {@code measuring} set for its length; returns its
+   * length in nanoseconds.
    */
-  private Result runAsync(int n, List<ManagedChannel> chs) throws Exception {
-    AtomicBoolean measuring = new AtomicBoolean();
-    AtomicBoolean stop = new AtomicBoolean();
-    AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
-    CountDownLatch done = new CountDownLatch(n);
-    List<Latencies> lats = new ArrayList<>();
-    for (int c = 0; c < n; c++) {
-      Latencies l = new Latencies();
-      lats.add(l);
-      new AsyncClient(
-              ResolverServiceGrpc.newStub(chs.get(c % chs.size())),
-              new Random(seed + c),
-              l,
-              measuring,
-              stop,
-              failure,
-              done)
-          .next();
-    }
+  private long window(AtomicBoolean measuring) throws InterruptedException {
     Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
     measuring.set(true);
     long t0 = System.nanoTime();
     Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
     measuring.set(false);
-    long elapsed = System.nanoTime() - t0;
-    stop.set(true);
-    if (!done.await(60, TimeUnit.SECONDS)) {
+    return System.nanoTime() - t0;
+  }
+
+  /** What clients that each keep one call outstanding share with {@link #runOutstanding}. */
+  private static final class Outstanding {
+    final AtomicBoolean measuring = new AtomicBoolean();
+    final AtomicBoolean stop = new AtomicBoolean();
+    final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+    final CountDownLatch done;
+
+    Outstanding(int clients) {
+      this.done = new CountDownLatch(clients);
+    }
+
+    /** Whether a client is to stop now instead of sending its next call; counts it out if so. */
+    boolean leaving() {
+      if (stop.get() || failure.get() != null) {
+        done.countDown();
+        return true;
+      }
+      return false;
+    }
+
+    /** An answer arrived: checked, and timed while measuring. */
+    void answered(LookupResult r, int asked, long startedNanos, Latencies lat) {
+      if (r.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
+        failure.compareAndSet(null, new IllegalStateException(alias(asked) + ": " + r.getStatus()));
+      }
+      if (measuring.get()) {
+        lat.add(System.nanoTime() - startedNanos);
+      }
+    }
+
+    void failed(Throwable t) {
+      failure.compareAndSet(null, t);
+      done.countDown();
+    }
+  }
+
+  /** Starts client {@code client}: it sends its first call and each next one on an answer. */
+  interface Starter {
+    void start(int client, Random rnd, Latencies lat, Outstanding o);
+  }
+
+  /**
+   * {@code n} calls kept outstanding, each completion sending that client's next call from the
+   * transport thread: the load shape of gRPC's own benchmarks and of ghz, where n blocking client
+   * threads would instead compete with the server for the two cores.
+   */
+  private Result runOutstanding(int n, Starter starter) throws Exception {
+    Outstanding o = new Outstanding(n);
+    List<Latencies> lats = new ArrayList<>();
+    for (int c = 0; c < n; c++) {
+      Latencies l = new Latencies();
+      lats.add(l);
+      starter.start(c, new Random(seed + c), l, o);
+    }
+    long elapsed = window(o.measuring);
+    o.stop.set(true);
+    if (!o.done.await(60, TimeUnit.SECONDS)) {
       throw new IllegalStateException("asynchronous clients did not stop within 60 s");
     }
-    Throwable f = failure.get();
+    Throwable f = o.failure.get();
     if (f != null) {
       throw new IllegalStateException("a warm resolve failed: " + f, f);
     }
     Latencies all = new Latencies();
     lats.forEach(all::addAll);
     return new Result(all.count() / (elapsed / 1e9), all);
+  }
+
+  /** Unary Resolve calls over {@code chs}, one outstanding per client. */
+  private Result runAsync(int n, List<ManagedChannel> chs) throws Exception {
+    return runOutstanding(
+        n,
+        (c, rnd, lat, o) ->
+            new AsyncClient(ResolverServiceGrpc.newStub(chs.get(c % chs.size())), rnd, lat, o)
+                .next());
   }
 
   /** One client of {@link #runAsync}: one call outstanding, the next sent when it completes. */
@@ -206,160 +248,79 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     private final ResolverServiceGrpc.ResolverServiceStub stub;
     private final Random rnd;
     private final Latencies lat;
-    private final AtomicBoolean measuring;
-    private final AtomicBoolean stop;
-    private final AtomicReference<@Nullable Throwable> failure;
-    private final CountDownLatch done;
+    private final Outstanding o;
     private long started;
     private int asked;
+    private @Nullable LookupResult answer;
 
     AsyncClient(
-        ResolverServiceGrpc.ResolverServiceStub stub,
-        Random rnd,
-        Latencies lat,
-        AtomicBoolean measuring,
-        AtomicBoolean stop,
-        AtomicReference<@Nullable Throwable> failure,
-        CountDownLatch done) {
+        ResolverServiceGrpc.ResolverServiceStub stub, Random rnd, Latencies lat, Outstanding o) {
       this.stub = stub;
       this.rnd = rnd;
       this.lat = lat;
-      this.measuring = measuring;
-      this.stop = stop;
-      this.failure = failure;
-      this.done = done;
+      this.o = o;
     }
 
     void next() {
-      if (stop.get() || failure.get() != null) {
-        done.countDown();
+      if (o.leaving()) {
         return;
       }
       asked = rnd.nextInt(names);
+      answer = null;
       started = System.nanoTime();
       stub.resolve(ResolveRequest.newBuilder().setName(alias(asked)).build(), this);
     }
 
     @Override
     public void onNext(LookupResult r) {
-      if (r.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
-        failure.compareAndSet(null, new IllegalStateException(alias(asked) + ": " + r.getStatus()));
-      }
+      answer = r;
     }
 
     @Override
     public void onError(Throwable t) {
-      failure.compareAndSet(null, t);
-      done.countDown();
+      o.failed(t);
     }
 
     @Override
     public void onCompleted() {
-      if (measuring.get()) {
-        lat.add(System.nanoTime() - started);
+      LookupResult r = answer;
+      if (r == null) {
+        o.failed(new IllegalStateException(alias(asked) + ": completed without an answer"));
+        return;
       }
+      o.answered(r, asked, started, lat);
       next();
     }
   }
 
   /**
-   * {@code n} clients, each with one resolve outstanding, sharing one ResolveStream call per
-   * channel: as the unary asynchronous clients, but a resolve costs a message instead of a call.
+   * The same resolves over one ResolveStream call per channel shared by the clients: a resolve
+   * costs a message instead of a call.
    */
   private Result runStream(int n, List<ResolveStreamClient> streams) throws Exception {
-    AtomicBoolean measuring = new AtomicBoolean();
-    AtomicBoolean stop = new AtomicBoolean();
-    AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
-    CountDownLatch done = new CountDownLatch(n);
-    List<Latencies> lats = new ArrayList<>();
-    for (int c = 0; c < n; c++) {
-      Latencies l = new Latencies();
-      lats.add(l);
-      new StreamClient(
-              streams.get(c % streams.size()),
-              new Random(seed + c),
-              l,
-              measuring,
-              stop,
-              failure,
-              done)
-          .next();
-    }
-    Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
-    measuring.set(true);
-    long t0 = System.nanoTime();
-    Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
-    measuring.set(false);
-    long elapsed = System.nanoTime() - t0;
-    stop.set(true);
-    if (!done.await(60, TimeUnit.SECONDS)) {
-      throw new IllegalStateException("stream clients did not stop within 60 s");
-    }
-    Throwable f = failure.get();
-    if (f != null) {
-      throw new IllegalStateException("a warm resolve failed: " + f, f);
-    }
-    Latencies all = new Latencies();
-    lats.forEach(all::addAll);
-    return new Result(all.count() / (elapsed / 1e9), all);
+    return runOutstanding(
+        n, (c, rnd, lat, o) -> streamNext(streams.get(c % streams.size()), rnd, lat, o));
   }
 
-  /**
-   * One client of {@link #runStream}: one resolve outstanding, the next sent when it is answered.
-   */
-  private final class StreamClient {
-    private final ResolveStreamClient stream;
-    private final Random rnd;
-    private final Latencies lat;
-    private final AtomicBoolean measuring;
-    private final AtomicBoolean stop;
-    private final AtomicReference<@Nullable Throwable> failure;
-    private final CountDownLatch done;
-
-    StreamClient(
-        ResolveStreamClient stream,
-        Random rnd,
-        Latencies lat,
-        AtomicBoolean measuring,
-        AtomicBoolean stop,
-        AtomicReference<@Nullable Throwable> failure,
-        CountDownLatch done) {
-      this.stream = stream;
-      this.rnd = rnd;
-      this.lat = lat;
-      this.measuring = measuring;
-      this.stop = stop;
-      this.failure = failure;
-      this.done = done;
+  /** One resolve of a {@link #runStream} client; the next is sent when it is answered. */
+  private void streamNext(ResolveStreamClient stream, Random rnd, Latencies lat, Outstanding o) {
+    if (o.leaving()) {
+      return;
     }
-
-    void next() {
-      if (stop.get() || failure.get() != null) {
-        done.countDown();
-        return;
-      }
-      int asked = rnd.nextInt(names);
-      long started = System.nanoTime();
-      var unused =
-          stream
-              .resolve(alias(asked))
-              .whenComplete(
-                  (r, t) -> {
-                    if (t != null) {
-                      failure.compareAndSet(null, t);
-                      done.countDown();
-                      return;
-                    }
-                    if (r.getStatus() != LookupStatus.LOOKUP_STATUS_EXACT) {
-                      failure.compareAndSet(
-                          null, new IllegalStateException(alias(asked) + ": " + r.getStatus()));
-                    }
-                    if (measuring.get()) {
-                      lat.add(System.nanoTime() - started);
-                    }
-                    next();
-                  });
-    }
+    int asked = rnd.nextInt(names);
+    long started = System.nanoTime();
+    var unused =
+        stream
+            .resolve(alias(asked))
+            .whenComplete(
+                (r, t) -> {
+                  if (t != null) {
+                    o.failed(t);
+                    return;
+                  }
+                  o.answered(r, asked, started, lat);
+                  streamNext(stream, rnd, lat, o);
+                });
   }
 
   static String alias(int i) {
