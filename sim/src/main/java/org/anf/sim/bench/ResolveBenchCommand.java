@@ -528,9 +528,14 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     if (dnsWarmup > 0) {
       out.printf("dns: %d s of unmeasured warm-up against the gateway%n", dnsWarmup);
       out.flush();
-      dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf-warmup.txt"), dnsWarmup);
+      dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf-warmup.txt"), dnsWarmup, () -> -1);
     }
-    String g = dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf.txt"), dnsSeconds);
+    var os =
+        (com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    // The whole JVM's CPU: the gateway, and the idle fabric and resolver beside it.
+    String g =
+        dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf.txt"), dnsSeconds, os::getProcessCpuTime);
     rows.add("dns   anf gateway  " + g);
     out.println(rows.get(rows.size() - 1));
     out.flush();
@@ -541,8 +546,14 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     }
   }
 
-  private String dnsperf(int port, Path queries, Path log, int seconds)
+  /**
+   * Runs dnsperf; the figures it printed, and the server's CPU time per query answered when {@code
+   * serverCpuNanos} gives it (negative: unknown).
+   */
+  private String dnsperf(
+      int port, Path queries, Path log, int seconds, java.util.function.LongSupplier serverCpuNanos)
       throws IOException, InterruptedException {
+    long cpu0 = serverCpuNanos.getAsLong();
     Process p =
         new ProcessBuilder(
                 "dnsperf",
@@ -567,14 +578,21 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
       p.destroyForcibly();
       return "dnsperf did not finish";
     }
+    long cpu = serverCpuNanos.getAsLong() - cpu0;
     String text = Files.readString(log);
+    String completed = grab(text, "Queries completed:").split(" ")[0];
+    String perQuery = "";
+    if (cpu0 >= 0 && cpu >= 0 && completed.matches("[0-9]+") && Long.parseLong(completed) > 0) {
+      perQuery = String.format(", server cpu %.2f us/query", cpu / 1e3 / Long.parseLong(completed));
+    }
     return grab(text, "Queries per second:")
         + " qps, avg latency "
         + grab(text, "Average Latency (s):")
         + " s, lost "
         + grab(text, "Queries lost:")
         + ", codes "
-        + grab(text, "Response codes:");
+        + grab(text, "Response codes:")
+        + perQuery;
   }
 
   private static String grab(String text, String key) {
@@ -657,7 +675,13 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
         }
         Thread.sleep(200);
       }
-      return dnsperf(port, queries, dir.resolve("dnsperf-knot.txt"), dnsSeconds);
+      ProcessHandle h = knotd.toHandle();
+      return dnsperf(
+          port,
+          queries,
+          dir.resolve("dnsperf-knot.txt"),
+          dnsSeconds,
+          () -> h.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(-1L));
     } finally {
       knotd.destroy();
       if (!knotd.waitFor(10, TimeUnit.SECONDS)) {
