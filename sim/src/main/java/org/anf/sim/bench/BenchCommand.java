@@ -36,9 +36,10 @@ import picocli.CommandLine.Spec;
  * (mutual TLS between them, Raft log fsync on), one scope governed by all three.
  *
  * <p>Writes: each client thread submits signed binds (the measured window's signed before the clock
- * starts, since signing is the client's cost; the warm-up's as they go) through gRPC to one of the three anchors in turn, one at a time, and records
- * each commit latency. Lookups: client threads look bound aliases up on one anchor (BOUNDED
- * consistency). Figures are printed as they come and in a summary table.
+ * starts, since signing is the client's cost; the warm-up's as they go) through gRPC to one of the
+ * three anchors in turn, one at a time, and records each commit latency. Lookups: client threads
+ * look bound aliases up on one anchor (BOUNDED consistency). Figures are printed as they come and
+ * in a summary table.
  */
 @Command(
     name = "bench",
