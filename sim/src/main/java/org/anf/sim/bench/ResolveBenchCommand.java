@@ -540,9 +540,11 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
             .start();
     try {
       if (!answers(gatewayPort, "h00001.b.a.bench.anf", "10.0.0.1")) {
+        // The log goes with the temp dir: say what it ended with.
+        List<String> log = Files.readAllLines(rd.resolve("resolver.log"), StandardCharsets.UTF_8);
         throw new IllegalStateException(
-            "the resolver process's gateway did not answer within 30 s; see its log, "
-                + rd.resolve("resolver.log"));
+            "the resolver process's gateway did not answer within 30 s; its log ended with: "
+                + String.join(" | ", log.subList(Math.max(0, log.size() - 5), log.size())));
       }
       out.printf(
           "dns: the gateway of `anf resolver` in its own JVM (pid %d), port %d%n",
