@@ -193,7 +193,7 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
     return 0;
   }
 
-  record Result(double perSecond, Latencies lat, long total, long cpuNanos, long elapsedNanos) {}
+  record Result(double perSecond, Latencies lat, long cpuNanos, long elapsedNanos) {}
 
   private Result writes(
       DevFabric fabric,
@@ -217,6 +217,8 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
     var factory =
         new org.anf.lineage.mutation.MutationFactory(
             new java.util.Random(clients), System::currentTimeMillis);
+    java.util.function.IntFunction<String> nextAlias =
+        i -> "bench@c" + clients + "/t" + i + "/n" + seq.incrementAndGet();
     java.util.function.Function<String, SignedMutation> sign =
         alias -> {
           org.anf.proto.v1.Mutation m;
@@ -229,7 +231,7 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
       List<SignedMutation> ms = new ArrayList<>(perClient);
       List<String> ns = new ArrayList<>(perClient);
       for (int j = 0; j < perClient; j++) {
-        String alias = "bench@c" + clients + "/t" + i + "/n" + seq.incrementAndGet();
+        String alias = nextAlias.apply(i);
         ms.add(sign.apply(alias));
         ns.add(alias);
       }
@@ -250,7 +252,7 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
               m = ms.get(next);
               alias = workNames.get(i).get(next++);
             } else {
-              alias = "bench@c" + clients + "/t" + i + "/n" + seq.incrementAndGet();
+              alias = nextAlias.apply(i);
               m = sign.apply(alias);
               if (measuring.get()) {
                 signedInWindow.incrementAndGet();
@@ -264,7 +266,6 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
               lat.add(d);
             }
             names.add(alias);
-            completed.incrementAndGet();
           }
         });
   }
@@ -300,7 +301,6 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
                       if (measuring.get()) {
                         lat.add(d);
                       }
-                      completed.incrementAndGet();
                     }
                   });
           String row =
@@ -363,7 +363,6 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
   }
 
   private final AtomicBoolean stopped = new AtomicBoolean();
-  private final AtomicLong completed = new AtomicLong();
 
   interface Client {
     void run(int index, AtomicBoolean measuring, Latencies lat) throws Exception;
@@ -371,7 +370,6 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
 
   private Result run(int clients, Client client) throws InterruptedException {
     stopped.set(false);
-    completed.set(0);
     AtomicBoolean measuring = new AtomicBoolean(false);
     List<Latencies> lats = new ArrayList<>();
     ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
@@ -413,6 +411,6 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
     }
     Latencies all = new Latencies();
     lats.forEach(all::addAll);
-    return new Result(all.count() / (elapsed / 1e9), all, completed.get(), cpu, elapsed);
+    return new Result(all.count() / (elapsed / 1e9), all, cpu, elapsed);
   }
 }

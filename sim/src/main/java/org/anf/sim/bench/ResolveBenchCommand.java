@@ -521,9 +521,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
         cfg,
         "seeds: ["
             + String.join(", ", seeds)
-            + "]\nlisten: 127.0.0.1:"
-            + freePort()
-            + "\nmetrics_port: -1\ndns:\n  listen: 127.0.0.1:"
+            + "]\nlisten: 127.0.0.1:0\nmetrics_port: -1\ndns:\n  listen: 127.0.0.1:"
             + gatewayPort
             + "\n  zone: anf.\n");
     Process resolver =
@@ -563,6 +561,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     return h.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(-1L);
   }
 
+  /** A UDP port free now on loopback (knotd and the resolver's gateway need theirs up front). */
   private static int freePort() throws IOException {
     try (java.net.DatagramSocket s =
         new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
@@ -719,11 +718,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
       z.append(String.format("h%05d.b.a IN TXT \"alias=%s\"%n", i, alias(i)));
     }
     Files.writeString(kd.resolve("zones/bench.anf.zone"), z);
-    int port;
-    try (java.net.DatagramSocket s =
-        new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
-    }
+    int port = freePort();
     Files.writeString(
         kd.resolve("knot.conf"),
         "server:\n    rundir: \""
