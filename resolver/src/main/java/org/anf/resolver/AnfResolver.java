@@ -329,7 +329,11 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
    */
   private @Nullable LookupResult servable(AnswerCache.Entry e, ResolveOptions o, long now) {
     if (now >= e.expiresMs()) {
-      return null;
+      AnswerCache.Entry r = renewed(e, o, now);
+      if (r == null) {
+        return null;
+      }
+      e = r;
     }
     switch (o.consistency()) {
       case CONSISTENCY_LINEARIZABLE -> {
@@ -355,6 +359,42 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
         return null;
       }
     }
+  }
+
+  /**
+   * An answer past its TTL kept for another TTL without a walk, or null to ask the anchors. Only
+   * when asking could not tell anything new: every scope on its path has a live watch whose anchor
+   * is fresh and which has seen no lineage entry since the answer was fetched, so a walk would
+   * bring back this answer. Never for an answer a lineage entry took back (expired early), one an
+   * anchor gave as stale, or a linearizable read. This is what keeps a resolver from asking its
+   * anchors again for every cached name once a TTL, as long as the watches speak for them.
+   */
+  private AnswerCache.@Nullable Entry renewed(AnswerCache.Entry e, ResolveOptions o, long now) {
+    if (o.consistency() == org.anf.proto.v1.Consistency.CONSISTENCY_LINEARIZABLE
+        || e.expiresMs() == Long.MIN_VALUE
+        || e.result().getFreshness().getStale()
+        || e.result().getTtlSeconds() == 0) {
+      return null;
+    }
+    long[] scopes = e.scopes();
+    long[] seqs = e.seqs();
+    if (scopes.length == 0) {
+      return null;
+    }
+    for (int i = 0; i < scopes.length; i++) {
+      if (!watches.unchangedSince(scopes[i], seqs[i])) {
+        return null;
+      }
+    }
+    AnswerCache.Entry r = e.renewed(now);
+    if (!cache.replace(e, r)) {
+      // Renewed by another thread (serve that) or taken back meanwhile (ask).
+      AnswerCache.Entry current = cache.get(e.key());
+      return current != null && now < current.expiresMs() ? current : null;
+    }
+    metrics.renewed();
+    dirty.set(true);
+    return r;
   }
 
   /**

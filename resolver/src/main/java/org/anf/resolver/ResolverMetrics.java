@@ -19,6 +19,7 @@ final class ResolverMetrics {
   private final Counter hits;
   private final Counter misses;
   private final Counter stale;
+  private final Counter renewed;
   private final Counter fallbacks;
   private final Timer walk;
 
@@ -40,6 +41,12 @@ final class ResolverMetrics {
     misses =
         Counter.builder("anf.resolver.cache.misses")
             .description("Resolves that asked the anchors")
+            .register(r);
+    renewed =
+        Counter.builder("anf.resolver.cache.renewed")
+            .description(
+                "Answers kept for another TTL without asking, because every scope they passed"
+                    + " through is watched live and committed nothing since")
             .register(r);
     stale =
         Counter.builder("anf.resolver.stale.served")
@@ -75,6 +82,10 @@ final class ResolverMetrics {
 
   void miss() {
     misses.increment();
+  }
+
+  void renewed() {
+    renewed.increment();
   }
 
   void stale() {

@@ -395,6 +395,70 @@ class ResolverIT {
   }
 
   /**
+   * Past its TTL, an answer whose scopes' watches are live and saw nothing new is kept for another
+   * TTL without a walk (a walk could only bring it back); once its scope commits, or with its
+   * anchors down, it is asked again.
+   */
+  @Test
+  void anAnswerPastItsTtlIsRenewedOnlyWhileLiveWatchesShowItsScopesUnchanged() {
+    MovableClock clock = new MovableClock();
+    MeterRegistry registry = new SimpleMeterRegistry();
+    try (FabricFixture f = new FabricFixture(dir.resolve("fabric"))) {
+      long demo = f.fabric.scopeOf(Alias.parse("svc@demo"));
+      f.bind(0, demo, "svc@demo/keep", "10.6.6.6");
+      ResolverConfig cfg =
+          ResolverConfig.of(f.configuredAddresses())
+              .withClock(clock)
+              .withTimeouts(Duration.ofSeconds(2), Duration.ofMillis(50), Duration.ofSeconds(5));
+      try (AnfResolver r = new AnfResolver(cfg, null, registry)) {
+        LookupResult first = r.resolve("svc@demo/keep", BOUNDED);
+        assertThat(noneCached(first)).isTrue();
+        int ttl = first.getTtlSeconds();
+        assertThat(ttl).isPositive();
+        FabricFixture.await(
+            "svc@demo/keep coherent in the cache",
+            WAIT,
+            () -> allCached(r.resolve("svc@demo/keep", BOUNDED)));
+        long walks = registry.get("anf.resolver.walk").timer().count();
+
+        clock.advance(Duration.ofSeconds(ttl + 5L));
+        LookupResult renewed = r.resolve("svc@demo/keep", BOUNDED);
+        assertThat(allCached(renewed)).isTrue();
+        assertThat(renewed.getFreshness().getStale()).isFalse();
+        assertThat(renewed.getTtlSeconds()).isEqualTo(ttl);
+        assertThat(registry.get("anf.resolver.cache.renewed").counter().count()).isEqualTo(1.0);
+        assertThat(registry.get("anf.resolver.walk").timer().count()).isEqualTo(walks);
+
+        // The scope commits something else: the watch no longer vouches for the answer, which is
+        // walked again (at the new lineage position) rather than renewed.
+        f.bind(0, demo, "svc@demo/other", "10.6.6.7");
+        FabricFixture.await(
+            "svc@demo/keep walked again after its scope moved",
+            WAIT,
+            () -> noneCached(r.resolve("svc@demo/keep", BOUNDED)));
+        FabricFixture.await(
+            "svc@demo/keep coherent again",
+            WAIT,
+            () -> allCached(r.resolve("svc@demo/keep", BOUNDED)));
+
+        // Every anchor down: no live watch, so past its TTL the answer is not renewed; the walk
+        // fails and it is served from the cache marked stale.
+        for (int i = 0; i < 3; i++) {
+          f.fabric.stop(i);
+        }
+        FabricFixture.await("the Watch of svc@demo down", WAIT, () -> !r.watching(demo));
+        double renewals = registry.get("anf.resolver.cache.renewed").counter().count();
+        clock.advance(Duration.ofSeconds(ttl + 5L));
+        LookupResult down = r.resolve("svc@demo/keep", BOUNDED);
+        assertThat(down.getFreshness().getStale()).isTrue();
+        assertThat(down.getDetail()).contains("served from cache");
+        assertThat(registry.get("anf.resolver.cache.renewed").counter().count())
+            .isEqualTo(renewals);
+      }
+    }
+  }
+
+  /**
    * A revoked device answers REVOKED as soon as the revocation's entry arrives (the resolver
    * re-asks what it may have changed, unasked), and from the persisted cache after a restart with
    * every anchor down: by its alias and by its uid:.

@@ -71,6 +71,22 @@ public final class AnswerCache {
       return new Countdown();
     }
 
+    /**
+     * The same answer kept for another TTL from {@code nowMs}, as if fetched again then: for an
+     * answer whose scopes' live watches show nothing changed since it was fetched.
+     */
+    public Entry renewed(long nowMs) {
+      return new Entry(
+          key,
+          result,
+          hit,
+          nowMs,
+          nowMs + 1000L * Integer.toUnsignedLong(result.getTtlSeconds()),
+          scopes,
+          seqs,
+          unset());
+    }
+
     Entry expired() {
       return new Entry(key, result, hit, fetchedMs, Long.MIN_VALUE, scopes, seqs, unset());
     }
@@ -104,6 +120,14 @@ public final class AnswerCache {
     if (entries.size() > maxEntries) {
       evict();
     }
+  }
+
+  /**
+   * Puts {@code renewed} in place of {@code old} if {@code old} is still there (an invalidation
+   * that came first wins). Does not move the generation: nothing served before is taken back.
+   */
+  public boolean replace(Entry old, Entry renewed) {
+    return entries.replace(old.key(), old, renewed);
   }
 
   /**

@@ -149,6 +149,16 @@ public final class ScopeWatches implements AutoCloseable {
     return vouches(w) && Math.max(w.seq, w.head) <= seq;
   }
 
+  /**
+   * Whether a live watch of {@code scope} vouches that nothing was committed there after lineage
+   * position {@code seq}. Unlike {@link #coherent}, a scope with no watch (beyond the limit) is not
+   * vouched for.
+   */
+  public boolean unchangedSince(long scope, long seq) {
+    Watch w = watches.get(scope);
+    return w != null && vouches(w) && Math.max(w.seq, w.head) <= seq;
+  }
+
   /** Live, its anchor fresh as of its latest event, and that event recent. */
   private boolean vouches(Watch w) {
     return w.live

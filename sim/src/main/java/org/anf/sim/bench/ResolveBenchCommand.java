@@ -112,6 +112,14 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
       defaultValue = "42")
   long seed = 42;
 
+  @Option(
+      names = "--resolver-jvm-arg",
+      paramLabel = "ARG",
+      description =
+          "An option for the resolver process's JVM, such as -Xlog:jit+compilation=debug"
+              + " (repeatable).")
+  List<String> resolverJvmArgs = new ArrayList<>();
+
   interface Op {
     void call(int client, int i) throws Exception;
   }
@@ -514,6 +522,11 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     // process: in this JVM it would share the JIT with three anchors and the load generators, and
     // C2 was still compiling their code (0.28 of a core) during the measured window.
     int gatewayPort = freePort();
+    int metricsPort;
+    try (java.net.ServerSocket ss =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      metricsPort = ss.getLocalPort();
+    }
     Path rd = dir.resolve("resolver");
     Files.createDirectories(rd);
     Path cfg = rd.resolve("resolver.yaml");
@@ -521,18 +534,24 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
         cfg,
         "seeds: ["
             + String.join(", ", seeds)
-            + "]\nlisten: 127.0.0.1:0\nmetrics_port: -1\ndns:\n  listen: 127.0.0.1:"
+            + "]\nlisten: 127.0.0.1:0\nmetrics_port: "
+            + metricsPort
+            + "\ndns:\n  listen: 127.0.0.1:"
             + gatewayPort
             + "\n  zone: anf.\n");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(resolverJvmArgs);
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            "org.anf.anchor.cli.Anf",
+            "resolver",
+            "--config",
+            cfg.toString()));
     Process resolver =
-        new ProcessBuilder(
-                ProcessHandle.current().info().command().orElse("java"),
-                "-cp",
-                System.getProperty("java.class.path"),
-                "org.anf.anchor.cli.Anf",
-                "resolver",
-                "--config",
-                cfg.toString())
+        new ProcessBuilder(cmd)
             .redirectErrorStream(true)
             .redirectOutput(rd.resolve("resolver.log").toFile())
             .start();
@@ -548,13 +567,46 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
           "dns: the gateway of `anf resolver` in its own JVM (pid %d), port %d%n",
           resolver.pid(), gatewayPort);
       ProcessHandle h = resolver.toHandle();
-      dns(gatewayPort, () -> cpuNanos(h), dir, out, rows);
+      dns(gatewayPort, () -> cpuNanos(h), () -> scrape(metricsPort), dir, out, rows);
     } finally {
       resolver.destroy();
       if (!resolver.waitFor(20, TimeUnit.SECONDS)) {
         resolver.destroyForcibly();
       }
     }
+  }
+
+  /** The resolver's counters that say which path the gateway's queries took, or null. */
+  private static java.util.@Nullable Map<String, Double> scrape(int port) {
+    try {
+      java.net.http.HttpResponse<String> r =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+      java.util.Map<String, Double> m = new java.util.HashMap<>();
+      for (String line : r.body().split("\n")) {
+        if (line.startsWith("#") || line.isBlank()) {
+          continue;
+        }
+        String name = line.split("[{ ]", 2)[0];
+        double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        m.merge(name, v, Double::sum);
+      }
+      return m;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  private static double delta(
+      java.util.Map<String, Double> before, java.util.Map<String, Double> after, String name) {
+    return after.getOrDefault(name, 0.0) - before.getOrDefault(name, 0.0);
   }
 
   private static long cpuNanos(ProcessHandle h) {
@@ -600,6 +652,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
   private void dns(
       int gatewayPort,
       java.util.function.LongSupplier gatewayCpuNanos,
+      java.util.function.Supplier<java.util.@Nullable Map<String, Double>> metrics,
       Path dir,
       PrintWriter out,
       List<String> rows)
@@ -631,10 +684,21 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
       out.flush();
       dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf-warmup.txt"), dnsWarmup, () -> -1);
     }
+    java.util.Map<String, Double> m0 = metrics.get();
     String g =
         dnsperf(gatewayPort, qa, dir.resolve("dnsperf-anf.txt"), dnsSeconds, gatewayCpuNanos);
+    java.util.Map<String, Double> m1 = metrics.get();
     rows.add("dns   anf gateway  " + g);
     out.println(rows.get(rows.size() - 1));
+    if (m0 != null && m1 != null) {
+      // Queries the packet cache answered never reach the resolver: these are the others.
+      out.printf(
+          "dns: during the run the resolver answered %.0f queries past the packet cache, %.0f"
+              + " of them from its own cache; it walked %.0f names%n",
+          delta(m0, m1, "anf_resolver_resolves_total"),
+          delta(m0, m1, "anf_resolver_cache_hits_total"),
+          delta(m0, m1, "anf_resolver_walk_seconds_count"));
+    }
     out.flush();
     String k = knot(dir, qk, out);
     if (k != null) {
