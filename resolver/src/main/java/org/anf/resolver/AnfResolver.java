@@ -82,6 +82,14 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
   private final Map<Long, Set<String>> delegationsFrom = new ConcurrentHashMap<>();
 
   private final Set<String> revoked = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Moves when the cache takes an answer back, a name is revoked, or a watch stops vouching: one
+   * counter, so the DNS gateway checks its kept replies against it in a single load per query.
+   */
+  private final java.util.concurrent.atomic.AtomicLong generation =
+      new java.util.concurrent.atomic.AtomicLong();
+
   private final List<BiConsumer<Long, LineageEntry>> entryListeners = new CopyOnWriteArrayList<>();
   private final ResolverMetrics metrics;
   private final @Nullable CacheFile file;
@@ -110,7 +118,7 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
             config.hedgeDelay(),
             config.avoidFor(),
             System::nanoTime);
-    this.cache = new AnswerCache(config.maxEntries());
+    this.cache = new AnswerCache(config.maxEntries(), generation);
     this.watches =
         new ScopeWatches(
             caller::channel,
@@ -125,6 +133,11 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
               public void reset(long scope) {
                 cache.invalidateScope(scope);
                 dropDelegationsFrom(scope);
+              }
+
+              @Override
+              public void lapsed(long scope) {
+                generation.incrementAndGet();
               }
             },
             config.maxWatchedScopes());
@@ -223,9 +236,14 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
 
   @Override
   public long generation() {
-    // All three only grow: their sum moves whenever any does. A watch lapse counts because a
-    // cached answer it vouched for is no longer served unmarked.
-    return cache.generation() + revoked.size() + watches.lapses();
+    // A watch lapse counts because a cached answer it vouched for is no longer served unmarked.
+    return generation.get();
+  }
+
+  private void revoke(String name) {
+    if (revoked.add(name)) {
+      generation.incrementAndGet();
+    }
   }
 
   /**
@@ -485,9 +503,9 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
     if (r.getStatus() == LookupStatus.LOOKUP_STATUS_REVOKED) {
       // The name asked and the object: another name (or the uid:) for it is refused too, even
       // from a stale cache after a restart.
-      revoked.add(key);
+      revoke(key);
       if (r.hasUid()) {
-        revoked.add(uidText(r.getUid()));
+        revoke(uidText(r.getUid()));
       }
     }
     for (PathStep s : r.getPathList()) {
@@ -894,10 +912,10 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
       if (it.getKind() == EffectKind.EFFECT_KIND_REVOKED) {
         revocation = true;
         if (it.hasAlias() && !it.getAlias().getText().isEmpty()) {
-          revoked.add(it.getAlias().getText());
+          revoke(it.getAlias().getText());
         }
         if (it.hasUid()) {
-          revoked.add(uidText(it.getUid()));
+          revoke(uidText(it.getUid()));
         }
         dirty.set(true);
       }
@@ -990,7 +1008,7 @@ public final class AnfResolver implements NameResolver, AutoCloseable {
           AnswerCache.Entry.of(
               a.getKey(), a.getResult(), a.getFetchedUnixMs(), a.getExpiresUnixMs()));
     }
-    revoked.addAll(c.getRevokedList());
+    c.getRevokedList().forEach(this::revoke);
     LOG.info(
         "resolver cache loaded from {}: {} answers, {} delegations, {} revoked",
         f.path(),

@@ -101,11 +101,19 @@ public final class AnswerCache {
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
   private final Map<Long, Set<String>> byScope = new ConcurrentHashMap<>();
   private final int maxEntries;
-  private final java.util.concurrent.atomic.AtomicLong generation =
-      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong generation;
 
   public AnswerCache(int maxEntries) {
+    this(maxEntries, new java.util.concurrent.atomic.AtomicLong());
+  }
+
+  /**
+   * With {@code generation} as the counter {@link #generation()} reads and moves: an owner that has
+   * other reasons to move it too shares one counter, read in one load on a hot path.
+   */
+  public AnswerCache(int maxEntries, java.util.concurrent.atomic.AtomicLong generation) {
     this.maxEntries = maxEntries;
+    this.generation = generation;
   }
 
   public @Nullable Entry get(String key) {

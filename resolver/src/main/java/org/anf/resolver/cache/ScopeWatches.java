@@ -49,6 +49,9 @@ public final class ScopeWatches implements AutoCloseable {
 
     /** The history since the cache's position is gone (compacted): drop what depends on it. */
     void reset(long scope);
+
+    /** The stream of {@code scope} stopped vouching for the cache (see {@link #lapses()}). */
+    default void lapsed(long scope) {}
   }
 
   private static final class Watch {
@@ -278,6 +281,7 @@ public final class ScopeWatches implements AutoCloseable {
     if (w.live) {
       w.live = false;
       lapses.incrementAndGet();
+      listener.lapsed(w.scope);
     }
   }
 
