@@ -105,6 +105,13 @@ class ResolverIT {
     }
   }
 
+  /** Times the test moves, and timeouts short enough that a fabric that is down fails fast. */
+  private static ResolverConfig movableWithShortTimeouts(FabricFixture f, MovableClock clock) {
+    return ResolverConfig.of(f.configuredAddresses())
+        .withClock(clock)
+        .withTimeouts(Duration.ofSeconds(2), Duration.ofMillis(50), Duration.ofSeconds(5));
+  }
+
   private static boolean allCached(LookupResult r) {
     return r.getPathCount() > 0 && r.getPathList().stream().allMatch(PathStep::getCached);
   }
@@ -335,10 +342,7 @@ class ResolverIT {
     try (FabricFixture f = new FabricFixture(dir.resolve("fabric"))) {
       long demo = f.fabric.scopeOf(Alias.parse("svc@demo"));
       f.bind(0, demo, "svc@demo/c", "10.5.5.5");
-      ResolverConfig cfg =
-          ResolverConfig.of(f.configuredAddresses())
-              .withClock(clock)
-              .withTimeouts(Duration.ofSeconds(2), Duration.ofMillis(50), Duration.ofSeconds(5));
+      ResolverConfig cfg = movableWithShortTimeouts(f, clock);
       try (AnfResolver r = new AnfResolver(cfg)) {
         assertThat(noneCached(r.resolve("svc@demo/c", BOUNDED))).isTrue();
         FabricFixture.await(
@@ -406,10 +410,7 @@ class ResolverIT {
     try (FabricFixture f = new FabricFixture(dir.resolve("fabric"))) {
       long demo = f.fabric.scopeOf(Alias.parse("svc@demo"));
       f.bind(0, demo, "svc@demo/keep", "10.6.6.6");
-      ResolverConfig cfg =
-          ResolverConfig.of(f.configuredAddresses())
-              .withClock(clock)
-              .withTimeouts(Duration.ofSeconds(2), Duration.ofMillis(50), Duration.ofSeconds(5));
+      ResolverConfig cfg = movableWithShortTimeouts(f, clock);
       try (AnfResolver r = new AnfResolver(cfg, null, registry)) {
         LookupResult first = r.resolve("svc@demo/keep", BOUNDED);
         assertThat(noneCached(first)).isTrue();

@@ -50,7 +50,12 @@ public final class ScopeWatches implements AutoCloseable {
     /** The history since the cache's position is gone (compacted): drop what depends on it. */
     void reset(long scope);
 
-    /** The stream of {@code scope} stopped vouching for the cache (see {@link #lapses()}). */
+    /**
+     * The stream of {@code scope} stopped vouching for the cache (broken, ended, silent, or its
+     * anchor stale): answers kept elsewhere on the strength of coherence (the DNS gateway's
+     * rendered replies) must be dropped, as the resolver itself no longer serves them unmarked. A
+     * stream that falls silent is noticed within a heartbeat of {@link #SILENT_AFTER_MS}.
+     */
     default void lapsed(long scope) {}
   }
 
@@ -90,10 +95,6 @@ public final class ScopeWatches implements AutoCloseable {
   private final int max;
   private final LongSupplier nanos;
   private volatile boolean closed;
-
-  /** Times a live stream stopped vouching for the cache (see {@link #lapses()}). */
-  private final java.util.concurrent.atomic.AtomicLong lapses =
-      new java.util.concurrent.atomic.AtomicLong();
 
   public ScopeWatches(
       Function<String, Channel> channels,
@@ -280,19 +281,8 @@ public final class ScopeWatches implements AutoCloseable {
   private void lapse(Watch w) {
     if (w.live) {
       w.live = false;
-      lapses.incrementAndGet();
       listener.lapsed(w.scope);
     }
-  }
-
-  /**
-   * Moves whenever a stream that vouched for the cache stops (broken, ended, silent, or its anchor
-   * stale): answers kept elsewhere on the strength of coherence (the DNS gateway's rendered
-   * replies) are then dropped, as the resolver itself would no longer serve them unmarked. A stream
-   * that falls silent is noticed within a heartbeat of {@link #SILENT_AFTER_MS}.
-   */
-  public long lapses() {
-    return lapses.get();
   }
 
   private void dropSilent() {

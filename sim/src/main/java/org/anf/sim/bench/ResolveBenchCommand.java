@@ -690,7 +690,10 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
     java.util.Map<String, Double> m1 = metrics.get();
     rows.add("dns   anf gateway  " + g);
     out.println(rows.get(rows.size() - 1));
-    if (m0 != null && m1 != null) {
+    if (m0 == null || m1 == null) {
+      out.println(
+          "dns: the resolver's /metrics could not be read: which path queries took unknown");
+    } else {
       // Queries the packet cache answered never reach the resolver: these are the others.
       out.printf(
           "dns: during the run the resolver answered %.0f queries past the packet cache, %.0f"
