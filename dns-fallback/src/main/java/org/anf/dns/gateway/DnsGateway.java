@@ -8,8 +8,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.BindException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -46,9 +44,10 @@ import org.xbill.DNS.Address;
  *
  * <p>Both transports listen on the same host and port; with port 0 a free port is picked for both
  * and reported by {@link #port()}. UDP packets are read by one reader thread per core (at most
- * {@value #MAX_UDP_READERS}). A reader answers a query itself when the answer is in memory (the
- * resolver's cache, the zone's own records): no thread hand-off on the hot path. A query that needs
- * the network (a cache miss, a name for legacy DNS) goes to a bounded pool ({@link
+ * {@value #MAX_UDP_READERS}), each on its own socket, in batches where the JVM allows ({@link
+ * UdpPorts}: {@code recvmmsg}/{@code sendmmsg}). A reader answers a query itself when the answer is
+ * in memory (the resolver's cache, the zone's own records): no thread hand-off on the hot path. A
+ * query that needs the network (a cache miss, a name for legacy DNS) goes to a bounded pool ({@link
  * GatewayConfig#workers()} threads, {@link GatewayConfig#queueCapacity()} waiting; more are dropped
  * and the client retries), so a slow walk never holds up the readers. Each TCP connection gets one
  * thread of a bounded pool ({@link GatewayConfig#maxTcpConnections()}; more are closed at once) and
@@ -80,10 +79,11 @@ public final class DnsGateway implements AutoCloseable {
 
   /**
    * One socket per reader, all on the same port with SO_REUSEPORT (the kernel spreads clients over
-   * them, as Knot and CoreDNS listen): readers sharing one socket would take turns to receive. Just
-   * the first, shared, where the option is not available.
+   * them, as Knot and CoreDNS listen): readers sharing one socket would take turns to receive.
+   * Views of the first, shared, where the option is not available. Batched where the JVM allows
+   * ({@link UdpPorts}).
    */
-  private final List<DatagramSocket> udpSockets;
+  private final List<UdpPort> udpPorts;
 
   private final ServerSocket tcp;
   private final ThreadPoolExecutor udpWorkers;
@@ -100,7 +100,7 @@ public final class DnsGateway implements AutoCloseable {
       @Nullable DnsHandler fastChain,
       @Nullable PacketCache packets,
       MeterRegistry registry,
-      List<DatagramSocket> udpSockets,
+      List<UdpPort> udpPorts,
       ServerSocket tcp) {
     this.config = config;
     this.metrics = new GatewayMetrics(registry);
@@ -110,9 +110,9 @@ public final class DnsGateway implements AutoCloseable {
             ? null
             : new QueryProcessor(fastChain, config.maxUdpPayloadBytes(), metrics);
     this.packets = fastChain == null ? null : packets;
-    this.udpSockets = List.copyOf(udpSockets);
+    this.udpPorts = List.copyOf(udpPorts);
     this.tcp = tcp;
-    this.address = (InetSocketAddress) this.udpSockets.get(0).getLocalSocketAddress();
+    this.address = this.udpPorts.get(0).localAddress();
     this.udpWorkers =
         new ThreadPoolExecutor(
             config.workers(),
@@ -130,8 +130,7 @@ public final class DnsGateway implements AutoCloseable {
             new SynchronousQueue<>(),
             daemons("anf-dns-tcp-conn"));
     ThreadFactory readerThreads = daemons("anf-dns-udp-reader");
-    for (int i = 0; i < readers(); i++) {
-      DatagramSocket own = this.udpSockets.get(i % this.udpSockets.size());
+    for (UdpPort own : this.udpPorts) {
       udpReaders.add(readerThreads.newThread(() -> udpLoop(own)));
     }
     this.tcpLoop = daemons("anf-dns-tcp-loop").newThread(this::tcpLoop);
@@ -177,59 +176,53 @@ public final class DnsGateway implements AutoCloseable {
       throws IOException {
     InetAddress host = literal(config.host());
     for (int attempt = 1; ; attempt++) {
-      DatagramSocket udp = new DatagramSocket(null);
+      List<UdpPort> ports;
       ServerSocket tcp = new ServerSocket();
-      boolean reusePort = reusePort(udp);
       try {
-        udp.setReceiveBufferSize(1 << 20);
-        udp.bind(new InetSocketAddress(host, config.port()));
-        tcp.setReuseAddress(true);
-        tcp.bind(new InetSocketAddress(host, udp.getLocalPort()), 128);
+        ports =
+            UdpPorts.open(new InetSocketAddress(host, config.port()), readers(), UDP_BUFFER_BYTES);
       } catch (IOException e) {
-        udp.close();
+        tcp.close();
+        if (config.port() == 0 && e instanceof BindException && attempt < BIND_ATTEMPTS) {
+          continue;
+        }
+        throw cannotListen(config, e);
+      }
+      try {
+        tcp.setReuseAddress(true);
+        tcp.bind(new InetSocketAddress(host, ports.get(0).localAddress().getPort()), 128);
+      } catch (IOException e) {
+        ports.forEach(UdpPort::close);
         tcp.close();
         // With port 0 the free UDP port may be taken for TCP: pick another.
         if (config.port() == 0 && e instanceof BindException && attempt < BIND_ATTEMPTS) {
           continue;
         }
-        throw new IOException(
-            "dns gateway: cannot listen on "
-                + config.host()
-                + ":"
-                + config.port()
-                + ": "
-                + e.getMessage(),
-            e);
+        throw cannotListen(config, e);
       }
-      List<DatagramSocket> sockets = new ArrayList<>(List.of(udp));
-      if (reusePort) {
-        for (int i = 1; i < readers(); i++) {
-          DatagramSocket more = new DatagramSocket(null);
-          try {
-            if (!reusePort(more)) {
-              more.close();
-              break;
-            }
-            more.setReceiveBufferSize(1 << 20);
-            more.bind(new InetSocketAddress(host, udp.getLocalPort()));
-            sockets.add(more);
-          } catch (IOException e) {
-            more.close();
-            log.debug("dns gateway: one UDP socket shared by the readers: {}", e.toString());
-            break;
-          }
-        }
-      }
-      DnsGateway g = new DnsGateway(config, chain, fastChain, packets, registry, sockets, tcp);
+      DnsGateway g = new DnsGateway(config, chain, fastChain, packets, registry, ports, tcp);
       g.udpReaders.forEach(Thread::start);
       g.tcpLoop.start();
       log.info(
-          "dns gateway listening on {}:{} (udp, tcp), zone {}",
+          "dns gateway listening on {}:{} (udp, tcp), zone {}; {} UDP reader(s): {}",
           config.host(),
           g.port(),
-          config.anfZone().text());
+          config.anfZone().text(),
+          ports.size(),
+          ports.get(0).describe());
       return g;
     }
+  }
+
+  private static IOException cannotListen(GatewayConfig config, IOException e) {
+    return new IOException(
+        "dns gateway: cannot listen on "
+            + config.host()
+            + ":"
+            + config.port()
+            + ": "
+            + e.getMessage(),
+        e);
   }
 
   /** The port both transports listen on (the one picked when the configured port was 0). */
@@ -253,7 +246,7 @@ public final class DnsGateway implements AutoCloseable {
       return;
     }
     closed = true;
-    udpSockets.forEach(DatagramSocket::close);
+    udpPorts.forEach(UdpPort::close);
     closeQuietly(tcp);
     connections.forEach(DnsGateway::closeQuietly);
     udpWorkers.shutdownNow();
@@ -278,75 +271,86 @@ public final class DnsGateway implements AutoCloseable {
     return Math.max(1, Math.min(MAX_UDP_READERS, Runtime.getRuntime().availableProcessors()));
   }
 
-  /** Sets SO_REUSEPORT where the platform has it; false where it does not. */
-  private static boolean reusePort(DatagramSocket s) {
-    try {
-      if (!s.supportedOptions().contains(java.net.StandardSocketOptions.SO_REUSEPORT)) {
-        return false;
-      }
-      s.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
-      return true;
-    } catch (IOException | UnsupportedOperationException e) {
-      return false;
-    }
-  }
-
-  private void udpLoop(DatagramSocket udp) {
+  private void udpLoop(UdpPort port) {
     byte[] buffer = new byte[UDP_BUFFER_BYTES];
-    DatagramPacket p = new DatagramPacket(buffer, buffer.length);
-    QueryProcessor inline = fast;
-    PacketCache cache = packets;
     QueryProcessor.Rendered about = new QueryProcessor.Rendered();
     while (!closed) {
+      int n;
       try {
-        p.setLength(buffer.length);
-        udp.receive(p);
-        if (cache != null) {
-          long start = System.nanoTime();
-          PacketCache.Hit hit = cache.lookup(buffer, p.getOffset(), p.getLength(), start);
-          if (hit != null) {
-            p.setData(hit.reply());
-            udp.send(p);
-            p.setData(buffer);
-            metrics.answered(Transport.UDP, hit.rcode(), System.nanoTime() - start);
-            continue;
-          }
-        }
-        byte[] packet = Arrays.copyOfRange(buffer, p.getOffset(), p.getOffset() + p.getLength());
-        SocketAddress from = p.getSocketAddress();
-        if (inline != null) {
-          byte[] reply;
-          long generation = cache == null ? 0 : cache.generation();
-          try {
-            reply = inline.process(packet, Transport.UDP, about);
-          } catch (WouldBlock e) {
-            udpWorkers.execute(() -> answerUdp(udp, packet, from));
-            continue;
-          }
-          if (reply != null) {
-            udp.send(new DatagramPacket(reply, reply.length, from));
-            if (cache != null) {
-              cache.store(packet, reply, generation, System.nanoTime(), about.stale);
-            }
-          }
-        } else {
-          udpWorkers.execute(() -> answerUdp(udp, packet, from));
-        }
-      } catch (RejectedExecutionException e) {
-        metrics.dropped(Transport.UDP, closed ? "closing" : "overloaded");
+        n = port.receive();
       } catch (IOException | RuntimeException e) {
         if (!closed) {
-          log.warn("dns gateway: UDP receive or reply failed, carrying on: {}", e.toString());
+          log.warn("dns gateway: UDP receive failed, carrying on: {}", e.toString());
+        }
+        continue;
+      }
+      for (int i = 0; i < n; i++) {
+        try {
+          answerInline(port, i, buffer, about);
+        } catch (RejectedExecutionException e) {
+          metrics.dropped(Transport.UDP, closed ? "closing" : "overloaded");
+        } catch (IOException | RuntimeException e) {
+          if (!closed) {
+            log.warn("dns gateway: UDP reply failed, carrying on: {}", e.toString());
+          }
+        }
+      }
+      try {
+        port.flush();
+      } catch (IOException | RuntimeException e) {
+        if (!closed) {
+          log.warn("dns gateway: UDP replies failed, carrying on: {}", e.toString());
         }
       }
     }
   }
 
-  private void answerUdp(DatagramSocket udp, byte[] packet, SocketAddress from) {
+  /**
+   * Answers datagram {@code i} of the batch on the reader thread when memory has the answer (the
+   * packet cache, then the fast chain); otherwise hands it to the worker pool.
+   */
+  private void answerInline(UdpPort port, int i, byte[] buffer, QueryProcessor.Rendered about)
+      throws IOException {
+    int length = port.datagram(i, buffer);
+    PacketCache cache = packets;
+    if (cache != null) {
+      long start = System.nanoTime();
+      PacketCache.Hit hit = cache.lookup(buffer, 0, length, start);
+      if (hit != null) {
+        port.reply(i, hit.reply());
+        metrics.answered(Transport.UDP, hit.rcode(), System.nanoTime() - start);
+        return;
+      }
+    }
+    byte[] packet = Arrays.copyOf(buffer, length);
+    QueryProcessor inline = fast;
+    if (inline == null) {
+      SocketAddress from = port.sender(i);
+      udpWorkers.execute(() -> answerUdp(port, packet, from));
+      return;
+    }
+    byte[] reply;
+    long generation = cache == null ? 0 : cache.generation();
+    try {
+      reply = inline.process(packet, Transport.UDP, about);
+    } catch (WouldBlock e) {
+      SocketAddress from = port.sender(i);
+      udpWorkers.execute(() -> answerUdp(port, packet, from));
+      return;
+    }
+    if (reply != null) {
+      port.reply(i, reply);
+      if (cache != null) {
+        cache.store(packet, reply, generation, System.nanoTime(), about.stale);
+      }
+    }
+  }
+
+  private void answerUdp(UdpPort port, byte[] packet, SocketAddress from) {
     try {
       byte[] reply = processor.process(packet, Transport.UDP);
       if (reply != null) {
-        udp.send(new DatagramPacket(reply, reply.length, from));
+        port.send(reply, from);
       }
     } catch (IOException | RuntimeException e) {
       if (!closed) {

@@ -117,7 +117,9 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
       paramLabel = "ARG",
       description =
           "An option for the resolver process's JVM, such as -Xlog:jit+compilation=debug"
-              + " (repeatable).")
+              + " or -Danf.dns.udp.batched=false (repeatable). That JVM always gets"
+              + " --add-modules jdk.incubator.foreign --enable-native-access=ALL-UNNAMED, as"
+              + " bin/anf starts the resolver, so that the gateway reads and answers in batches.")
   List<String> resolverJvmArgs = new ArrayList<>();
 
   interface Op {
@@ -541,6 +543,8 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
             + "\n  zone: anf.\n");
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(
+        List.of("--add-modules", "jdk.incubator.foreign", "--enable-native-access=ALL-UNNAMED"));
     cmd.addAll(resolverJvmArgs);
     cmd.addAll(
         List.of(
