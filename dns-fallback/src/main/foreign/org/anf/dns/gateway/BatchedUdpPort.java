@@ -3,6 +3,7 @@ package org.anf.dns.gateway;
 import java.io.IOException;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodType;
+import java.lang.ref.Reference;
 import java.net.BindException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -148,7 +149,13 @@ final class BatchedUdpPort implements UdpPort {
   private final int family;
   private final int slotBytes;
   private final InetSocketAddress local;
-  private final ResourceScope scope = ResourceScope.newSharedScope();
+
+  /**
+   * Freed by the garbage collector once the port is unreachable, not on close: the reader may still
+   * be copying its last batch when another thread closes, and a shared scope refuses to close then.
+   */
+  private final ResourceScope scope = ResourceScope.newImplicitScope();
+
   private final MemorySegment recvHeaders;
   private final MemorySegment sendHeaders;
   private final MemorySegment sendIovecs;
@@ -171,9 +178,7 @@ final class BatchedUdpPort implements UdpPort {
     this.family = at.getAddress() instanceof Inet4Address ? AF_INET : AF_INET6;
     int s = (int) call(() -> (int) SOCKET.invokeExact(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (s < 0) {
-      String why = lastError();
-      scope.close();
-      throw new SocketException("socket: " + why);
+      throw new SocketException("socket: " + lastError());
     }
     this.fd = s;
     try {
@@ -234,7 +239,6 @@ final class BatchedUdpPort implements UdpPort {
       }
     } catch (IOException | RuntimeException e) {
       call(() -> (int) CLOSE.invokeExact(fd));
-      scope.close();
       throw e;
     }
   }
@@ -276,6 +280,8 @@ final class BatchedUdpPort implements UdpPort {
       return n;
     } finally {
       io.readLock().unlock();
+      // The calls got raw addresses: the scope that owns them must outlive the calls.
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -354,6 +360,8 @@ final class BatchedUdpPort implements UdpPort {
     } finally {
       pending = 0;
       io.readLock().unlock();
+      // The calls got raw addresses: the scope that owns them must outlive the calls.
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -388,6 +396,8 @@ final class BatchedUdpPort implements UdpPort {
       }
     } finally {
       io.readLock().unlock();
+      // The calls got raw addresses: the scope that owns them must outlive the calls.
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -398,7 +408,7 @@ final class BatchedUdpPort implements UdpPort {
 
   /**
    * Wakes a reader blocked in {@code recvmmsg} (shutdown makes it return at once), waits for calls
-   * in flight, then closes the descriptor and frees the buffers.
+   * in flight, then closes the descriptor. The buffers go with the port, to the garbage collector.
    */
   @Override
   public void close() {
@@ -410,6 +420,8 @@ final class BatchedUdpPort implements UdpPort {
       call(() -> (int) SHUTDOWN.invokeExact(fd, SHUT_RD));
     } finally {
       io.readLock().unlock();
+      // The calls got raw addresses: the scope that owns them must outlive the calls.
+      Reference.reachabilityFence(this);
     }
     io.writeLock().lock();
     try {
@@ -418,7 +430,6 @@ final class BatchedUdpPort implements UdpPort {
       }
       closed = true;
       call(() -> (int) CLOSE.invokeExact(fd));
-      scope.close();
     } finally {
       io.writeLock().unlock();
     }
