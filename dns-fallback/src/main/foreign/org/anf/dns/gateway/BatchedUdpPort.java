@@ -344,13 +344,14 @@ final class BatchedUdpPort implements UdpPort {
         }
         if (n > 0) {
           sent += n;
-        } else {
-          lastErrno = errno();
-          if (lastErrno != EINTR) {
-            // The first unsent answer cannot go; drop it (the client asks again) and go on.
-            sent++;
-            lost++;
-          }
+          continue;
+        }
+        lastErrno = n < 0 ? errno() : 0;
+        if (lastErrno != EINTR) {
+          // The first unsent answer cannot go; drop it (the client asks again) and go on. Never
+          // retried on anything but EINTR, so the loop ends.
+          sent++;
+          lost++;
         }
       }
       if (lost > 0) {
@@ -539,10 +540,8 @@ final class BatchedUdpPort implements UdpPort {
   private static Object call(NativeCall c) {
     try {
       return c.run();
-    } catch (RuntimeException | Error e) {
-      throw e;
     } catch (Throwable t) {
-      throw new IllegalStateException(t);
+      throw bug(t);
     }
   }
 
