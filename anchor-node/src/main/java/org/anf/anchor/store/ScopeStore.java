@@ -24,6 +24,8 @@ public final class ScopeStore implements KeyValueView {
   // The writes of a batch being applied (one Raft entry holding several mutations): reads of
   // lineage entries see them before they reach RocksDB, which gets them in one write.
   private @Nullable WriteSet pending;
+  // What RocksDB records, kept here because apply asks for it once per entry; null until read.
+  private volatile NodeStore.@Nullable Applied applied;
 
   public ScopeStore(long scopeId, NodeStore store) {
     this.scopeId = scopeId;
@@ -41,6 +43,7 @@ public final class ScopeStore implements KeyValueView {
 
   /** Rebuilds the mirror from RocksDB (at start and after a snapshot install). */
   public void reload() {
+    applied = null;
     lock.writeLock().lock();
     try {
       mirror.clear();
@@ -84,6 +87,7 @@ public final class ScopeStore implements KeyValueView {
   /** Applies a delta: RocksDB first (one batch with the applied index), then the mirror. */
   public void apply(WriteSet writes, NodeStore.Applied at) {
     store.write(scopeId, writes, at);
+    applied = at;
     applyToMirror(writes);
   }
 
@@ -107,6 +111,7 @@ public final class ScopeStore implements KeyValueView {
     WriteSet p = pending;
     pending = null;
     store.write(scopeId, p == null ? new WriteSet() : p, at);
+    applied = at;
   }
 
   private void applyToMirror(WriteSet writes) {
@@ -139,7 +144,12 @@ public final class ScopeStore implements KeyValueView {
   }
 
   public NodeStore.Applied applied() {
-    return store.applied(scopeId);
+    NodeStore.Applied a = applied;
+    if (a == null) {
+      a = store.applied(scopeId);
+      applied = a;
+    }
+    return a;
   }
 
   public int mirroredKeys() {
