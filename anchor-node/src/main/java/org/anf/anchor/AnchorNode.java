@@ -118,6 +118,8 @@ public final class AnchorNode implements AutoCloseable {
   private final AnchorServiceImpl anchorService;
   private @Nullable MutationServiceImpl mutationService;
   private final Server grpc;
+  // Runs every anchor RPC except Submit and SubmitBatch, which run on the transport thread.
+  private final java.util.concurrent.ExecutorService rpcExecutor;
   private final Coordinator coordinator;
   private final Thread recovery;
   private final HealthStatusManager health = new HealthStatusManager();
@@ -130,6 +132,16 @@ public final class AnchorNode implements AutoCloseable {
     Files.createDirectories(config.dataDir());
     this.nodeKey = loadOrCreateKey(config.dataDir().resolve("node.key"));
     this.store = new NodeStore(config.dataDir().resolve("rocksdb"), false);
+    java.util.concurrent.atomic.AtomicInteger rpcThreads =
+        new java.util.concurrent.atomic.AtomicInteger();
+    this.rpcExecutor =
+        java.util.concurrent.Executors.newCachedThreadPool(
+            r -> {
+              Thread t =
+                  new Thread(r, "anf-rpc-" + config.nodeId() + "-" + rpcThreads.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
     boolean ok = false;
     MetricsServer ms = null;
     RaftServer rs = null;
@@ -182,7 +194,10 @@ public final class AnchorNode implements AutoCloseable {
               .maxInboundMessageSize(MAX_MESSAGE_BYTES)
               // Submit and SubmitBatch never block (they forward or queue for the batcher and
               // complete from a future), so they run on the transport thread: no hand-off to a
-              // pool per write.
+              // pool per write. The server's own executor is direct too, because gRPC looks the
+              // method up on it before it picks the call's executor: with a pool there, every
+              // Submit paid a thread hand-off just to be routed back to the transport thread.
+              .directExecutor()
               .callExecutor(
                   new io.grpc.ServerCallExecutorSupplier() {
                     @Override
@@ -193,7 +208,7 @@ public final class AnchorNode implements AutoCloseable {
                               || m.equals(
                                   MutationServiceGrpc.getSubmitBatchMethod().getFullMethodName())
                           ? com.google.common.util.concurrent.MoreExecutors.directExecutor()
-                          : null;
+                          : rpcExecutor;
                     }
                   })
               .addService(as)
@@ -248,6 +263,7 @@ public final class AnchorNode implements AutoCloseable {
         if (ms != null) {
           ms.close();
         }
+        rpcExecutor.shutdownNow();
         store.close();
       }
     }
@@ -502,6 +518,7 @@ public final class AnchorNode implements AutoCloseable {
       Thread.currentThread().interrupt();
       grpc.shutdownNow();
     }
+    rpcExecutor.shutdownNow();
     groups.close();
     try {
       raft.close();
