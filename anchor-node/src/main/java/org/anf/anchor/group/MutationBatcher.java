@@ -92,26 +92,32 @@ public final class MutationBatcher {
     var unused =
         sent.whenComplete(
             (replies, error) -> {
-              for (int i = 0; i < batch.size(); i++) {
-                if (error != null) {
-                  batch.get(i).reply().completeExceptionally(error);
-                } else if (i < replies.size()) {
-                  batch.get(i).reply().complete(replies.get(i));
-                } else {
-                  batch
-                      .get(i)
-                      .reply()
-                      .completeExceptionally(
-                          new IllegalStateException(
-                              "the group answered " + replies.size() + " of " + batch.size()));
-                }
-              }
+              // The next batch leaves before this one's replies go out: answering a few dozen
+              // clients took ~1 ms of a ~10 ms round (measured at 64 clients), and the next round
+              // need not wait for it.
               List<Item> next;
               synchronized (this) {
                 inFlight--;
                 next = takeBatch();
               }
-              send(next);
+              try {
+                send(next);
+              } finally {
+                for (int i = 0; i < batch.size(); i++) {
+                  if (error != null) {
+                    batch.get(i).reply().completeExceptionally(error);
+                  } else if (i < replies.size()) {
+                    batch.get(i).reply().complete(replies.get(i));
+                  } else {
+                    batch
+                        .get(i)
+                        .reply()
+                        .completeExceptionally(
+                            new IllegalStateException(
+                                "the group answered " + replies.size() + " of " + batch.size()));
+                  }
+                }
+              }
             });
   }
 }
