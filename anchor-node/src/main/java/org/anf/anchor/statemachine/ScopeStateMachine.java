@@ -210,7 +210,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
       boolean changesRights = false;
       GroupCommand.Builder checked = null;
       AnfException lastRefusal = null;
-      AnfException[] badSignature = verifyAll(cmd.getMutationsList());
+      @Nullable AnfException[] badSignature = verifyAll(cmd.getMutationsList());
       for (int i = 0; i < cmd.getMutationsCount(); i++) {
         SignedMutation signed = cmd.getMutations(i);
         try {
