@@ -207,8 +207,8 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
     // cost and not the anchors': those of the measured window for a generous rate (8,000/s over
     // all clients, at most 2,000/s for one), and those of the warm-up for 4,000/s (at most 1,000/s
     // for one), so that the warm-up runs the very path that is measured at full speed (a warm-up
-    // whose clients signed as they went warmed the JIT for a slower, different load). A client that
-    // runs out signs as it goes, and the run says how often that happened in the window.
+    // whose clients signed as they went warmed the JVM with a slower, different load). A client
+    // that runs out signs as it goes, and the run says how often that happened in the window.
     int perClient = (int) Math.min(2_000L, 8_000L / clients + 1) * seconds + 200;
     int warmPerClient = (int) Math.min(1_000L, 4_000L / clients + 1) * warmup;
     ObjectRecord rec =
@@ -284,19 +284,19 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
 
     void presign(java.util.ArrayDeque<Bind> into, int n) {
       for (int j = 0; j < n; j++) {
-        String alias = nextAlias.get();
-        into.add(new Bind(alias, sign.apply(alias), false));
+        into.add(signNext(false));
       }
     }
 
     /** The next pre-signed bind of {@code from} (released once taken), or one signed now. */
     Bind next(java.util.ArrayDeque<Bind> from) {
       Bind b = from.poll();
-      if (b != null) {
-        return b;
-      }
+      return b != null ? b : signNext(true);
+    }
+
+    private Bind signNext(boolean now) {
       String alias = nextAlias.get();
-      return new Bind(alias, sign.apply(alias), true);
+      return new Bind(alias, sign.apply(alias), now);
     }
   }
 
