@@ -26,6 +26,7 @@ import org.anf.proto.v1.MutationServiceGrpc;
 import org.anf.proto.v1.ObjectRecord;
 import org.anf.proto.v1.SignedMutation;
 import org.anf.proto.v1.SubmitRequest;
+import org.anf.proto.v1.SubmitResponse;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -216,11 +217,16 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
             .addEndpoints(Endpoint.newBuilder().setHost("10.0.0.1").setPort(443))
             .build();
     List<ClientWork> work = new ArrayList<>();
+    // Mutation ids come from one seeded factory per client, so that they do not depend on how
+    // signing was scheduled. The seed names this run of the invocation too: two runs with the same
+    // client count (--clients 64,64) would otherwise send the same ids again, and the anchors
+    // would answer them as duplicates without writing anything.
+    long run = writeRuns.incrementAndGet();
     for (int i = 0; i < clients; i++) {
-      // One seeded factory per client: mutation ids do not depend on how signing was scheduled.
       var factory =
           new org.anf.lineage.mutation.MutationFactory(
-              new java.util.Random(clients * 1_000_003L + i), System::currentTimeMillis);
+              new java.util.Random((run << 40) ^ (clients * 1_000_003L + i)),
+              System::currentTimeMillis);
       int idx = i;
       work.add(
           new ClientWork(
@@ -255,9 +261,16 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
               signedInWindow.incrementAndGet();
             }
             long t0 = System.nanoTime();
-            stub.withDeadlineAfter(30, TimeUnit.SECONDS)
-                .submit(SubmitRequest.newBuilder().setMutation(b.mutation()).build());
+            SubmitResponse r =
+                stub.withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .submit(SubmitRequest.newBuilder().setMutation(b.mutation()).build());
             long d = System.nanoTime() - t0;
+            if (r.getDuplicate()) {
+              throw new IllegalStateException(
+                  "the bind of "
+                      + b.alias()
+                      + " was answered as a duplicate of an earlier mutation: nothing was written");
+            }
             if (measuring.get()) {
               lat.add(d);
             }
@@ -393,6 +406,9 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
   }
 
   private final AtomicBoolean stopped = new AtomicBoolean();
+
+  /** Write runs started in this invocation, one per client count. */
+  private final AtomicLong writeRuns = new AtomicLong();
 
   interface Client {
     void run(int index, AtomicBoolean measuring, Latencies lat) throws Exception;
