@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.anf.anchor.statemachine.RefusedException;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
@@ -208,24 +209,63 @@ public final class ScopeGroups implements AutoCloseable {
       return viaClient(scopeId, m, n);
     }
     CompletableFuture<List<MutationReply>> out = new CompletableFuture<>();
+    // The server does not time out a request it holds, and the scope's batcher sends nothing more
+    // until this batch is answered: bound the wait as the Raft client bounds its retries, so that
+    // one lost answer cannot stop the scope's writes through this anchor.
+    long timeoutMs = writeTimeout.toLong(TimeUnit.MILLISECONDS);
     var unused =
-        local.whenComplete(
-            (reply, error) -> {
-              if (notLeader(reply, error)) {
-                var unusedRelay =
-                    viaClient(scopeId, m, n)
-                        .whenComplete(
-                            (r, e) -> {
-                              if (e != null) {
-                                out.completeExceptionally(e);
-                              } else {
-                                out.complete(r);
-                              }
-                            });
-              } else {
-                out.complete(toReplies(scopeId, n, reply, error));
-              }
-            });
+        local
+            .copy()
+            .orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+            .whenComplete(
+                (reply, error) -> {
+                  try {
+                    if (notLeader(reply, error)) {
+                      var unusedRelay =
+                          viaClient(scopeId, m, n)
+                              .whenComplete(
+                                  (r, e) -> {
+                                    if (e != null) {
+                                      out.completeExceptionally(e);
+                                    } else {
+                                      out.complete(r);
+                                    }
+                                  });
+                    } else if (failureOf(reply, error) instanceof TimeoutException) {
+                      LOG.warn(
+                          "scope {}: a log entry of {} mutations had no answer from Raft in {} ms;"
+                              + " they are answered UNAVAILABLE and may still commit",
+                          ScopeIds.text(scopeId),
+                          n,
+                          timeoutMs);
+                      out.complete(
+                          sameRefusal(
+                              n,
+                              new AnfException(
+                                  ErrorCode.UNAVAILABLE,
+                                  "scope "
+                                      + ScopeIds.text(scopeId)
+                                      + ": no answer from the group in "
+                                      + timeoutMs
+                                      + " ms; the write may still commit (GetOutcome tells)")));
+                    } else {
+                      out.complete(toReplies(scopeId, n, reply, error));
+                    }
+                  } catch (RuntimeException e) {
+                    // Whatever went wrong, the batch gets an answer and the batcher moves on.
+                    out.completeExceptionally(e);
+                  }
+                });
+    return out;
+  }
+
+  private static List<MutationReply> sameRefusal(int n, AnfException e) {
+    MutationReply refused =
+        MutationReply.newBuilder().setRefused(RefusedException.refusal(e)).build();
+    List<MutationReply> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(refused);
+    }
     return out;
   }
 
