@@ -249,6 +249,10 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
             (long) perClient * clients,
             (System.nanoTime() - signStart) / 1e9);
     signedInWindow.set(0);
+    callStarted = new java.util.concurrent.atomic.AtomicLongArray(clients);
+    stallFabric = fabric;
+    stallScope = scope;
+    stallChannels = channels;
     return run(
         clients,
         (i, measuring, lat) -> {
@@ -261,10 +265,12 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
               signedInWindow.incrementAndGet();
             }
             long t0 = System.nanoTime();
+            callStarted.set(i, t0);
             SubmitResponse r =
                 stub.withDeadlineAfter(30, TimeUnit.SECONDS)
                     .submit(SubmitRequest.newBuilder().setMutation(b.mutation()).build());
             long d = System.nanoTime() - t0;
+            callStarted.set(i, 0);
             if (r.getDuplicate()) {
               throw new IllegalStateException(
                   "the bind of "
@@ -442,21 +448,123 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
     var os =
         (com.sun.management.OperatingSystemMXBean)
             java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-    Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
+    Stall stall = new Stall();
+    stall.watch(TimeUnit.SECONDS.toMillis(warmup));
     measuring.set(true);
     long t0 = System.nanoTime();
     long cpu0 = os.getProcessCpuTime();
-    Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+    stall.watch(TimeUnit.SECONDS.toMillis(seconds));
     measuring.set(false);
     long elapsed = System.nanoTime() - t0;
     long cpu = os.getProcessCpuTime() - cpu0;
     stopped.set(true);
     done.await(60, TimeUnit.SECONDS);
+    callStarted = new java.util.concurrent.atomic.AtomicLongArray(0);
     if (!failures.isEmpty()) {
       throw new IllegalStateException("a bench client failed: " + failures.peek(), failures.peek());
     }
     Latencies all = new Latencies();
     lats.forEach(all::addAll);
     return new Result(all.count() / (elapsed / 1e9), all, cpu, elapsed);
+  }
+
+  /** When each write client's call in flight started (System.nanoTime), or 0 between calls. */
+  private volatile java.util.concurrent.atomic.AtomicLongArray callStarted =
+      new java.util.concurrent.atomic.AtomicLongArray(0);
+
+  private @org.jspecify.annotations.Nullable DevFabric stallFabric;
+  private long stallScope;
+  private List<ManagedChannel> stallChannels = List.of();
+
+  /** A write call out this long is a stall worth a thread dump (the call's deadline is 30 s). */
+  static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /**
+   * Sleeps through a run's phases, checking once a second for a write call that has been out longer
+   * than {@link #STALL_NANOS}: the first such call of a run gets every thread's stack and each
+   * anchor's view of the scope written to a file, named on stderr, so that a rare stall leaves
+   * evidence before the run fails on the call's deadline.
+   */
+  private final class Stall {
+    private boolean dumped;
+
+    void watch(long millis) throws InterruptedException {
+      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+      for (long left; (left = end - System.nanoTime()) > 0; ) {
+        Thread.sleep(Math.min(1_000, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+        if (!dumped) {
+          check();
+        }
+      }
+    }
+
+    private void check() {
+      var started = callStarted;
+      long now = System.nanoTime();
+      for (int i = 0; i < started.length(); i++) {
+        long t = started.get(i);
+        if (t != 0 && now - t > STALL_NANOS) {
+          dumped = true;
+          dump(i, (now - t) / 1_000_000);
+          return;
+        }
+      }
+    }
+
+    private void dump(int client, long outMillis) {
+      StringBuilder b = new StringBuilder();
+      b.append(
+          String.format(
+              "bench-client-%d: a Submit to %s out for %d ms%n",
+              client,
+              stallChannels.isEmpty()
+                  ? "?"
+                  : stallChannels.get(client % stallChannels.size()).authority(),
+              outMillis));
+      DevFabric f = stallFabric;
+      if (f != null) {
+        for (var n : f.nodes()) {
+          try {
+            var d = n.groups().division(stallScope);
+            var info = d.getInfo();
+            b.append(
+                String.format(
+                    "anchor %s: leader=%s term=%d commit=%d applied=%d%n",
+                    n.nodeId(),
+                    info.isLeader() ? "self" : String.valueOf(info.getLeaderId()),
+                    info.getCurrentTerm(),
+                    d.getRaftLog().getLastCommittedIndex(),
+                    info.getLastAppliedIndex()));
+          } catch (RuntimeException e) {
+            b.append("anchor ").append(n.nodeId()).append(": ").append(e).append('\n');
+          }
+        }
+      }
+      for (var t :
+          java.lang.management.ManagementFactory.getThreadMXBean().dumpAllThreads(true, true)) {
+        // Not ThreadInfo.toString(): it stops at 8 frames, and the rest says who waits on what.
+        b.append('"').append(t.getThreadName()).append("\" ").append(t.getThreadState());
+        if (t.getLockName() != null) {
+          b.append(" on ").append(t.getLockName());
+        }
+        if (t.getLockOwnerName() != null) {
+          b.append(" owned by \"").append(t.getLockOwnerName()).append('"');
+        }
+        b.append('\n');
+        for (var frame : t.getStackTrace()) {
+          b.append("\tat ").append(frame).append('\n');
+        }
+        b.append('\n');
+      }
+      try {
+        Path file = Files.createTempFile("anf-bench-stall-", ".txt");
+        Files.writeString(file, b);
+        System.err.printf(
+            "anf bench: a write call has been out for %d ms; threads and anchors written to %s%n",
+            outMillis, file);
+      } catch (java.io.IOException e) {
+        System.err.println("anf bench: a write call is stalled; could not write the dump: " + e);
+      }
+    }
   }
 }
