@@ -2,6 +2,7 @@ package org.anf.anchor.statemachine;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -561,11 +562,19 @@ public final class ScopeStateMachine extends BaseStateMachine {
       if (current != null && current.getIndex() == at.index()) {
         return at.index();
       }
+      long started = System.nanoTime();
       Path file = storage.fileFor(at.term(), at.index());
       ScopeSnapshots.write(registry.store(), scopeId, at, file);
       storage.update(file, at.term(), at.index());
       compactLineage(s);
-      LOG.info("scope {}: snapshot at index {} ({})", scopeText(), at.index(), file.getFileName());
+      // The group applies nothing while this runs (Ratis calls it on the apply thread).
+      LOG.info(
+          "scope {}: snapshot at index {} ({}, {} bytes) in {} ms",
+          scopeText(),
+          at.index(),
+          file.getFileName(),
+          Files.size(file),
+          (System.nanoTime() - started) / 1_000_000);
       return at.index();
     } catch (RuntimeException e) {
       // Ratis logs a failed snapshot given as an IOException and goes on (the log stays whole, the

@@ -156,8 +156,14 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
               signedInWindow.get());
           String row =
               String.format(
-                  "binds  clients=%-3d %8.0f/s  p50 %6.2f ms  p99 %6.2f ms  (%d commits)",
-                  c, r.perSecond, r.lat.percentileMs(50), r.lat.percentileMs(99), r.lat.count());
+                  "binds  clients=%-3d %8.0f/s  p50 %6.2f ms  p99 %6.2f ms  max %7.1f ms  (%d"
+                      + " commits)",
+                  c,
+                  r.perSecond,
+                  r.lat.percentileMs(50),
+                  r.lat.percentileMs(99),
+                  r.lat.percentileMs(100),
+                  r.lat.count());
           out.println(row);
           out.flush();
           rows.add(row);
@@ -354,8 +360,14 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
                   });
           String row =
               String.format(
-                  "etcd puts clients=%-3d %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  (%d puts)",
-                  c, r.perSecond, r.lat.percentileMs(50), r.lat.percentileMs(99), r.lat.count());
+                  "etcd puts clients=%-3d %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  max %7.1f ms  (%d"
+                      + " puts)",
+                  c,
+                  r.perSecond,
+                  r.lat.percentileMs(50),
+                  r.lat.percentileMs(99),
+                  r.lat.percentileMs(100),
+                  r.lat.count());
           out.println(row);
           out.flush();
           rows.add(row);
