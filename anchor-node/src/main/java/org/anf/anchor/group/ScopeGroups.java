@@ -239,15 +239,16 @@ public final class ScopeGroups implements AutoCloseable {
                           n,
                           timeoutMs);
                       out.complete(
-                          sameRefusal(
+                          allRefused(
                               n,
-                              new AnfException(
-                                  ErrorCode.UNAVAILABLE,
-                                  "scope "
-                                      + ScopeIds.text(scopeId)
-                                      + ": no answer from the group in "
-                                      + timeoutMs
-                                      + " ms; the write may still commit (GetOutcome tells)")));
+                              RefusedException.refusal(
+                                  new AnfException(
+                                      ErrorCode.UNAVAILABLE,
+                                      "scope "
+                                          + ScopeIds.text(scopeId)
+                                          + ": no answer from the group in "
+                                          + timeoutMs
+                                          + " ms; the write may still commit (GetOutcome tells)"))));
                     } else {
                       out.complete(toReplies(scopeId, n, reply, error));
                     }
@@ -259,9 +260,9 @@ public final class ScopeGroups implements AutoCloseable {
     return out;
   }
 
-  private static List<MutationReply> sameRefusal(int n, AnfException e) {
-    MutationReply refused =
-        MutationReply.newBuilder().setRefused(RefusedException.refusal(e)).build();
+  /** The same refusal as the reply to each of {@code n} mutations. */
+  private static List<MutationReply> allRefused(int n, Refusal why) {
+    MutationReply refused = MutationReply.newBuilder().setRefused(why).build();
     List<MutationReply> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       out.add(refused);
@@ -320,11 +321,7 @@ public final class ScopeGroups implements AutoCloseable {
                 new AnfException(
                     ErrorCode.INTERNAL,
                     "the group answered " + r.getRepliesCount() + " of " + n + " mutations"));
-    List<MutationReply> out = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      out.add(MutationReply.newBuilder().setRefused(why).build());
-    }
-    return out;
+    return allRefused(n, why);
   }
 
   /**

@@ -351,34 +351,12 @@ public final class TestCluster implements AutoCloseable {
    * that times out leaves the evidence of what was stuck in the test's output.
    */
   public static void dumpThreads(String why) {
-    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-    StringBuilder b = new StringBuilder("==== thread dump: ").append(why).append('\n');
-    long[] deadlocked = mx.findDeadlockedThreads();
-    if (deadlocked != null) {
-      b.append("deadlocked thread ids: ")
-          .append(java.util.Arrays.toString(deadlocked))
-          .append('\n');
-    }
-    for (java.lang.management.ThreadInfo t : mx.dumpAllThreads(true, true)) {
-      b.append('"').append(t.getThreadName()).append("\" ").append(t.getThreadState());
-      if (t.getLockName() != null) {
-        b.append(" on ").append(t.getLockName());
-        if (t.getLockOwnerName() != null) {
-          b.append(" owned by \"").append(t.getLockOwnerName()).append('"');
-        }
-      }
-      b.append('\n');
-      for (StackTraceElement e : t.getStackTrace()) {
-        b.append("\tat ").append(e).append('\n');
-      }
-      for (java.lang.management.MonitorInfo m : t.getLockedMonitors()) {
-        b.append("\t- holds ").append(m).append('\n');
-      }
-      for (java.lang.management.LockInfo l : t.getLockedSynchronizers()) {
-        b.append("\t- holds ").append(l).append('\n');
-      }
-    }
-    System.out.println(b.append("==== end of thread dump"));
+    System.out.println(
+        "==== thread dump: "
+            + why
+            + "\n"
+            + org.anf.anchor.dev.ThreadDumps.text()
+            + "==== end of thread dump");
   }
 
   @Override

@@ -156,14 +156,8 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
               signedInWindow.get());
           String row =
               String.format(
-                  "binds  clients=%-3d %8.0f/s  p50 %6.2f ms  p99 %6.2f ms  max %7.1f ms  (%d"
-                      + " commits)",
-                  c,
-                  r.perSecond,
-                  r.lat.percentileMs(50),
-                  r.lat.percentileMs(99),
-                  r.lat.percentileMs(100),
-                  r.lat.count());
+                  "binds  clients=%-3d %8.0f/s  %s  (%d commits)",
+                  c, r.perSecond, r.lat.figures(), r.lat.count());
           out.println(row);
           out.flush();
           rows.add(row);
@@ -360,14 +354,8 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
                   });
           String row =
               String.format(
-                  "etcd puts clients=%-3d %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  max %7.1f ms  (%d"
-                      + " puts)",
-                  c,
-                  r.perSecond,
-                  r.lat.percentileMs(50),
-                  r.lat.percentileMs(99),
-                  r.lat.percentileMs(100),
-                  r.lat.count());
+                  "etcd puts clients=%-3d %6.0f/s  %s  (%d puts)",
+                  c, r.perSecond, r.lat.figures(), r.lat.count());
           out.println(row);
           out.flush();
           rows.add(row);
@@ -552,22 +540,7 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
           }
         }
       }
-      for (var t :
-          java.lang.management.ManagementFactory.getThreadMXBean().dumpAllThreads(true, true)) {
-        // Not ThreadInfo.toString(): it stops at 8 frames, and the rest says who waits on what.
-        b.append('"').append(t.getThreadName()).append("\" ").append(t.getThreadState());
-        if (t.getLockName() != null) {
-          b.append(" on ").append(t.getLockName());
-        }
-        if (t.getLockOwnerName() != null) {
-          b.append(" owned by \"").append(t.getLockOwnerName()).append('"');
-        }
-        b.append('\n');
-        for (var frame : t.getStackTrace()) {
-          b.append("\tat ").append(frame).append('\n');
-        }
-        b.append('\n');
-      }
+      b.append(org.anf.anchor.dev.ThreadDumps.text());
       try {
         Path file = Files.createTempFile("anf-bench-stall-", ".txt");
         Files.writeString(file, b);

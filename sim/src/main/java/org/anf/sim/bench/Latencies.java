@@ -26,6 +26,13 @@ final class Latencies {
     return n;
   }
 
+  /** p50, p99 and the slowest sample, as a write row prints them. */
+  String figures() {
+    return String.format(
+        "p50 %6.2f ms  p99 %6.2f ms  max %7.1f ms",
+        percentileMs(50), percentileMs(99), percentileMs(100));
+  }
+
   /** The p-th percentile in milliseconds (p in 0..100). */
   synchronized double percentileMs(double p) {
     if (n == 0) {
