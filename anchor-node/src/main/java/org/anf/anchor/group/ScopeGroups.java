@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.anf.anchor.statemachine.RefusedException;
+import org.anf.anchor.statemachine.ScopeStateMachine;
 import org.anf.lineage.error.AnfException;
 import org.anf.lineage.error.ErrorCode;
 import org.anf.lineage.state.ScopeIds;
@@ -699,7 +700,9 @@ public final class ScopeGroups implements AutoCloseable {
 
   /** Takes a snapshot of the scope on this node; returns its index. */
   public long snapshot(long scopeId, long timeoutMs) {
-    try (RaftClient admin = newClient(division(scopeId).getGroup())) {
+    RaftServer.Division d = division(scopeId);
+    try (RaftClient admin = newClient(d.getGroup());
+        var sync = ((ScopeStateMachine) d.getStateMachine()).holdSynchronousSnapshots()) {
       RaftClientReply r = admin.getSnapshotManagementApi(server.getId()).create(true, timeoutMs);
       check(r, scopeId, "snapshot");
       return r.getLogIndex();

@@ -32,6 +32,9 @@ public final class ScopeRegistry {
    */
   public interface ApplyHook {
     void beforeApply(long scopeId, long index);
+
+    /** Called on a snapshot's writer thread before an automatic snapshot file is written. */
+    default void beforeSnapshotWrite(long scopeId, long index) {}
   }
 
   private final NodeStore store;

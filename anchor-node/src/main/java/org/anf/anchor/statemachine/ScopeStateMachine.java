@@ -2,7 +2,6 @@ package org.anf.anchor.statemachine;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -81,6 +80,11 @@ public final class ScopeStateMachine extends BaseStateMachine {
   // Highest log index this leader gave an entry that may change who holds which right.
   private final AtomicLong rightsChangeAt = new AtomicLong(-1);
   private final AtomicLong snapshotsInstalled = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicInteger syncSnapshots =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final Object snapshotLock = new Object();
+  // An automatic snapshot being written off the apply thread (guarded by snapshotLock).
+  private @Nullable PendingSnapshot pendingSnapshot;
   private final long startedNanos = System.nanoTime();
   // When this replica last held every entry it knew to be committed (System.nanoTime()).
   private final AtomicLong freshAt = new AtomicLong(NEVER);
@@ -164,6 +168,8 @@ public final class ScopeStateMachine extends BaseStateMachine {
 
   @Override
   public void pause() {
+    // Ratis is about to replace sm/ with the leader's snapshot: no writer may still be in it.
+    dropPendingSnapshot();
     if (getLifeCycleState() == LifeCycle.State.RUNNING) {
       getLifeCycle().transition(LifeCycle.State.PAUSING);
       getLifeCycle().transition(LifeCycle.State.PAUSED);
@@ -550,32 +556,64 @@ public final class ScopeStateMachine extends BaseStateMachine {
         });
   }
 
+  /**
+   * Ratis calls this on the apply thread, every {@code snapshot_every_entries} applied entries (and
+   * then after each apply round until it gets a newer index), when the group stops, and when an
+   * operator asks for one. The file is a full copy of the scope (hundreds of MB for a large one,
+   * seconds to write), so the automatic ones are written off the apply thread from a RocksDB
+   * snapshot: applies go on meanwhile, and Ratis is given the new index (and purges its log up to
+   * it) only once the file is durable; until then it is given -1, "no new snapshot". A stop's and
+   * an operator's snapshot are written here: Ratis answers the request with the index returned.
+   */
   @Override
   public long takeSnapshot() throws IOException {
     try {
-      ScopeStore s = store();
-      NodeStore.Applied at = s.applied();
-      if (at.index() < 0) {
+      boolean sync = syncSnapshots.get() > 0 || closing();
+      synchronized (snapshotLock) {
+        PendingSnapshot p = pendingSnapshot;
+        if (p != null) {
+          if (!sync && !p.bytes().isDone()) {
+            return -1;
+          }
+          pendingSnapshot = null;
+          if (!sync) {
+            snapshotWritten(p.at(), p.file(), awaitWritten(p), p.startedNanos(), true);
+            return p.at().index();
+          }
+          try {
+            snapshotWritten(p.at(), p.file(), awaitWritten(p), p.startedNanos(), true);
+          } catch (RuntimeException e) {
+            // This one is written here, now, from the current state.
+            LOG.warn("scope {}: background snapshot failed: {}", scopeText(), e.getMessage());
+          }
+        }
+        NodeStore.Applied at = store().applied();
+        if (at.index() < 0) {
+          return -1;
+        }
+        SingleFileSnapshotInfo current = storage.getLatestSnapshot();
+        if (current != null && current.getIndex() == at.index()) {
+          return at.index();
+        }
+        long started = System.nanoTime();
+        NodeStore.ScopeView view = registry.store().view(scopeId);
+        // Nothing else writes the scope while the apply thread is here.
+        at = view.applied();
+        Path file = storage.fileFor(at.term(), at.index());
+        if (sync) {
+          long bytes;
+          try {
+            bytes = ScopeSnapshots.write(view, file);
+          } finally {
+            view.close();
+          }
+          storage.update(file, at.term(), at.index());
+          snapshotWritten(at, file, bytes, started, false);
+          return at.index();
+        }
+        pendingSnapshot = startWriter(view, file, started);
         return -1;
       }
-      SingleFileSnapshotInfo current = storage.getLatestSnapshot();
-      if (current != null && current.getIndex() == at.index()) {
-        return at.index();
-      }
-      long started = System.nanoTime();
-      Path file = storage.fileFor(at.term(), at.index());
-      ScopeSnapshots.write(registry.store(), scopeId, at, file);
-      storage.update(file, at.term(), at.index());
-      compactLineage(s);
-      // The group applies nothing while this runs (Ratis calls it on the apply thread).
-      LOG.info(
-          "scope {}: snapshot at index {} ({}, {} bytes) in {} ms",
-          scopeText(),
-          at.index(),
-          file.getFileName(),
-          Files.size(file),
-          (System.nanoTime() - started) / 1_000_000);
-      return at.index();
     } catch (RuntimeException e) {
       // Ratis logs a failed snapshot given as an IOException and goes on (the log stays whole, the
       // next snapshot is tried later). Anything else puts its state-machine updater in a loop that
@@ -583,6 +621,113 @@ public final class ScopeStateMachine extends BaseStateMachine {
       // directory gone: ~10,000 error lines a second, a stop that never ended).
       throw new IOException(
           "scope " + scopeText() + ": cannot take a snapshot: " + e.getMessage(), e);
+    }
+  }
+
+  private record PendingSnapshot(
+      NodeStore.Applied at, Path file, long startedNanos, CompletableFuture<Long> bytes) {}
+
+  /** Writes the file on its own thread; the view is released before the future completes. */
+  private PendingSnapshot startWriter(NodeStore.ScopeView view, Path file, long started) {
+    NodeStore.Applied at = view.applied();
+    CompletableFuture<Long> bytes = new CompletableFuture<>();
+    Thread t =
+        new Thread(
+            () -> {
+              long written = -1;
+              Throwable failed = null;
+              try {
+                ScopeRegistry.ApplyHook hook = registry.applyHook();
+                if (hook != null) {
+                  hook.beforeSnapshotWrite(scopeId, at.index());
+                }
+                written = ScopeSnapshots.write(view, file);
+                // Visible to Ratis (a follower behind the log is sent it) from now on.
+                storage.update(file, at.term(), at.index());
+              } catch (Throwable e) {
+                failed = e;
+              } finally {
+                view.close();
+              }
+              if (failed != null) {
+                bytes.completeExceptionally(failed);
+              } else {
+                bytes.complete(written);
+              }
+            },
+            "anf-snapshot-" + scopeText() + "-" + at.index());
+    t.setDaemon(true);
+    t.start();
+    return new PendingSnapshot(at, file, started, bytes);
+  }
+
+  private static long awaitWritten(PendingSnapshot p) {
+    try {
+      return p.bytes().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AnfException(ErrorCode.UNAVAILABLE, "interrupted while a snapshot was written", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause();
+      throw c instanceof RuntimeException r
+          ? r
+          : new AnfException(ErrorCode.INTERNAL, String.valueOf(c), c);
+    }
+  }
+
+  /** On the apply thread, once a snapshot file is durable and recorded. */
+  private void snapshotWritten(
+      NodeStore.Applied at, Path file, long bytes, long started, boolean background) {
+    compactLineage(store());
+    LOG.info(
+        "scope {}: snapshot at index {} ({}, {} bytes) in {} ms{}",
+        scopeText(),
+        at.index(),
+        file.getFileName(),
+        bytes,
+        (System.nanoTime() - started) / 1_000_000,
+        background ? ", written while applies went on" : ", applies held meanwhile");
+  }
+
+  /**
+   * While held, every snapshot is written on the apply thread: an operator's snapshot request is
+   * answered with the index {@link #takeSnapshot} returns, which must be the snapshot just taken.
+   */
+  public SyncSnapshots holdSynchronousSnapshots() {
+    syncSnapshots.incrementAndGet();
+    return syncSnapshots::decrementAndGet;
+  }
+
+  /** See {@link #holdSynchronousSnapshots}. */
+  public interface SyncSnapshots extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /** Whether the group is stopping (Ratis then takes its last snapshot and closes this). */
+  private boolean closing() {
+    RaftServer.Division d = division();
+    return d != null && !d.getInfo().isAlive();
+  }
+
+  /** Waits for a snapshot being written, if one is, and forgets it (the file stays if written). */
+  private void dropPendingSnapshot() {
+    synchronized (snapshotLock) {
+      PendingSnapshot p = pendingSnapshot;
+      pendingSnapshot = null;
+      if (p != null) {
+        try {
+          p.bytes().get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+          LOG.warn(
+              "scope {}: snapshot at index {} failed: {}",
+              scopeText(),
+              p.at().index(),
+              e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+        }
+      }
     }
   }
 
@@ -739,6 +884,8 @@ public final class ScopeStateMachine extends BaseStateMachine {
 
   @Override
   public void close() throws IOException {
+    // The writer reads RocksDB, which the node closes after its groups.
+    dropPendingSnapshot();
     registry.unregister(scopeId, this);
     super.close();
   }

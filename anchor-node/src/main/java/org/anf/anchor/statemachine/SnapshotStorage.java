@@ -25,6 +25,7 @@ import org.jspecify.annotations.Nullable;
 final class SnapshotStorage implements StateMachineStorage {
   private volatile @Nullable Path dir;
   private volatile @Nullable SingleFileSnapshotInfo latest;
+  private long cleanedAt = Long.MIN_VALUE;
 
   @Override
   public void init(RaftStorage storage) throws IOException {
@@ -32,6 +33,12 @@ final class SnapshotStorage implements StateMachineStorage {
     Path d = sm.toPath();
     Files.createDirectories(d);
     dir = d;
+    // A file half written when the process died (ScopeSnapshots writes *.anf.tmp, then renames).
+    try (Stream<Path> s = Files.list(d)) {
+      for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".anf.tmp")).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
     rescan();
   }
 
@@ -81,6 +88,14 @@ final class SnapshotStorage implements StateMachineStorage {
 
   @Override
   public synchronized void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
+    // Ratis calls this after every takeSnapshot, which is after every apply round while a snapshot
+    // is written in the background: list the directory only when there is a new snapshot.
+    SingleFileSnapshotInfo l = latest;
+    long now = l == null ? -1 : l.getIndex();
+    if (now == cleanedAt) {
+      return;
+    }
+    cleanedAt = now;
     int keep = policy.getNumSnapshotsRetained() > 0 ? policy.getNumSnapshotsRetained() : 2;
     List<Path> files = list();
     files.removeIf(p -> ScopeSnapshots.parseName(p.getFileName().toString()) == null);

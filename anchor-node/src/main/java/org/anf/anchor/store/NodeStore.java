@@ -150,6 +150,15 @@ public final class NodeStore implements AutoCloseable {
 
   /** Visits {@code from <= key < to} of one column (both keys in the same column). */
   public void scan(long scope, byte[] from, byte[] to, KeyValueView.Visitor visitor) {
+    scan(scope, from, to, null, visitor);
+  }
+
+  private void scan(
+      long scope,
+      byte[] from,
+      byte[] to,
+      org.rocksdb.@Nullable Snapshot at,
+      KeyValueView.Visitor visitor) {
     if (from.length == 0 || to.length == 0) {
       throw new IllegalArgumentException("scans are per column");
     }
@@ -159,7 +168,7 @@ public final class NodeStore implements AutoCloseable {
     // A 'to' in the next column means "to the end of this column".
     byte[] hi = to[0] == column ? physical(scope, to) : Bytes.prefixEnd(Bytes.longBytes(scope));
     try (Slice upper = new Slice(hi);
-        ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
+        ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setSnapshot(at);
         RocksIterator it = db.newIterator(h, ro)) {
       for (it.seek(lo); it.isValid(); it.next()) {
         byte[] pk = it.key();
@@ -229,6 +238,70 @@ public final class NodeStore implements AutoCloseable {
 
   /** Visits every key of a scope, column by column, in key order (the columns in byte order). */
   public void scanScope(long scope, boolean includeLineage, KeyValueView.Visitor visitor) {
+    scanScope(scope, includeLineage, null, visitor);
+  }
+
+  /**
+   * One scope as it stands now, frozen: its applied (term, index) and every key, read through one
+   * RocksDB snapshot, so that a long read (a snapshot file) sees one state while writes go on.
+   * Close it to let RocksDB drop the versions it pins.
+   */
+  public ScopeView view(long scope) {
+    org.rocksdb.Snapshot at = db.getSnapshot();
+    try (ReadOptions ro = new ReadOptions().setSnapshot(at)) {
+      byte[] v = db.get(applied, ro, Bytes.longBytes(scope));
+      Applied a = v == null ? Applied.NONE : new Applied(Bytes.toLong(v, 0), Bytes.toLong(v, 8));
+      return new ScopeView(scope, at, a);
+    } catch (RocksDBException | RuntimeException e) {
+      db.releaseSnapshot(at);
+      throw e instanceof RocksDBException r ? io("read", r) : (RuntimeException) e;
+    }
+  }
+
+  /** See {@link #view}. */
+  public final class ScopeView implements AutoCloseable {
+    private final long scope;
+    private final org.rocksdb.Snapshot at;
+    private final Applied applied;
+    private boolean closed;
+
+    private ScopeView(long scope, org.rocksdb.Snapshot at, Applied applied) {
+      this.scope = scope;
+      this.at = at;
+      this.applied = applied;
+    }
+
+    public long scope() {
+      return scope;
+    }
+
+    /** The (term, index) this view's keys reflect. */
+    public Applied applied() {
+      return applied;
+    }
+
+    /** As {@link NodeStore#scanScope}, as of this view. */
+    public void scan(boolean includeLineage, KeyValueView.Visitor visitor) {
+      if (closed) {
+        throw new IllegalStateException("view of scope " + scope + " is closed");
+      }
+      scanScope(scope, includeLineage, at, visitor);
+    }
+
+    @Override
+    public void close() {
+      if (!closed) {
+        closed = true;
+        db.releaseSnapshot(at);
+      }
+    }
+  }
+
+  private void scanScope(
+      long scope,
+      boolean includeLineage,
+      org.rocksdb.@Nullable Snapshot at,
+      KeyValueView.Visitor visitor) {
     List<Byte> columns = new ArrayList<>(FAMILIES.keySet());
     boolean[] go = {true};
     for (byte c : columns) {
@@ -239,6 +312,7 @@ public final class NodeStore implements AutoCloseable {
           scope,
           new byte[] {c},
           new byte[] {(byte) (c + 1)},
+          at,
           (k, v) -> {
             go[0] = visitor.visit(k, v);
             return go[0];

@@ -61,8 +61,13 @@ public final class ScopeSnapshots {
     }
   }
 
-  /** Writes the scope's range to {@code file} atomically (temp file, fsync, rename). */
-  public static void write(NodeStore store, long scope, NodeStore.Applied at, Path file) {
+  /**
+   * Writes the scope's range as {@code view} froze it to {@code file} atomically (temp file, fsync,
+   * rename); returns the file's size in bytes.
+   */
+  public static long write(NodeStore.ScopeView view, Path file) {
+    long scope = view.scope();
+    NodeStore.Applied at = view.applied();
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     try {
       MessageDigest sha = sha256();
@@ -75,8 +80,7 @@ public final class ScopeSnapshots {
         out.writeLong(at.term());
         out.writeLong(at.index());
         IOException[] failed = {null};
-        store.scanScope(
-            scope,
+        view.scan(
             true,
             (k, v) -> {
               try {
@@ -104,6 +108,7 @@ public final class ScopeSnapshots {
         ch.force(true);
       }
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return Files.size(file);
     } catch (IOException e) {
       throw new AnfException(
           ErrorCode.INTERNAL, "cannot write snapshot " + file + ": " + e.getMessage(), e);

@@ -1,0 +1,131 @@
+package org.anf.anchor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.anf.anchor.statemachine.ScopeRegistry;
+import org.anf.anchor.testing.TestCluster;
+import org.anf.lineage.uid.Uid;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An automatic snapshot is written beside the apply thread: while its file is being written the
+ * group goes on committing and applying writes, Ratis keeps its log whole (the new snapshot is not
+ * yet durable), and once the file is written the log is purged up to it and a replica that missed
+ * the purged entries catches up by installing that file.
+ */
+class SnapshotInBackgroundIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  /** Holds every automatic snapshot's writer of one scope, on every node, until released. */
+  static final class WriterGate {
+    private volatile long scope;
+    private final CountDownLatch open = new CountDownLatch(1);
+    // Node -> index of the first snapshot its writer was held at.
+    final Map<Integer, Long> heldAt = new ConcurrentHashMap<>();
+
+    ScopeRegistry.ApplyHook hookFor(int n) {
+      return new ScopeRegistry.ApplyHook() {
+        @Override
+        public void beforeApply(long scopeId, long index) {}
+
+        @Override
+        public void beforeSnapshotWrite(long scopeId, long index) {
+          if (scopeId != scope) {
+            return;
+          }
+          heldAt.putIfAbsent(n, index);
+          try {
+            // Bounded, so a failing test cannot wedge the node's shutdown.
+            open.await(60, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      };
+    }
+  }
+
+  @Test
+  void writesGoOnWhileASnapshotIsWrittenAndTheLogIsPurgedOnlyOnceItIsDurable() throws Exception {
+    WriterGate gate = new WriterGate();
+    try (TestCluster c =
+        new TestCluster(
+            3,
+            TestCluster.Options.DEFAULT.withSnapshotEvery(400).withPurgeGap(8),
+            i -> AnchorNode.Hooks.applies(gate.hookFor(i)))) {
+      long root = c.createRoot(c.all());
+      long svc = c.createScope(root, "svc", c.all());
+      AnchorClusterIT.awaitConverged(c, svc, 0, 1, 2);
+      gate.scope = svc;
+      // 64 KiB log segments (TestCluster) hold ~200 entries; a bind is ~2 entries. The first
+      // snapshot is due at index 400, past closed segments that reporting it would purge.
+
+      int lagging = 2;
+      long laggingNeeds = c.node(lagging).groups().division(svc).getRaftLog().getNextIndex();
+      c.stop(lagging);
+      Map<String, Uid> acked = new LinkedHashMap<>();
+      acked.putAll(AnchorClusterIT.bind(c, 0, svc, "svc@first", 250));
+      for (int n : new int[] {0, 1}) {
+        TestCluster.await(
+            "a snapshot writer starts on " + TestCluster.id(n),
+            WAIT,
+            () -> gate.heldAt.containsKey(n));
+      }
+
+      // The writers are held: every write is still committed and applied on both anchors, and
+      // enough of them to fill closed log segments, which a snapshot reported now would purge.
+      acked.putAll(AnchorClusterIT.bind(c, 1, svc, "svc@during", 400));
+      for (int n : new int[] {0, 1}) {
+        int node = n;
+        long held = Objects.requireNonNull(gate.heldAt.get(n));
+        TestCluster.await(
+            TestCluster.id(n) + " holds every bind",
+            WAIT,
+            () -> AnchorClusterIT.holds(c, node, svc, acked));
+        var sm = Objects.requireNonNull(c.node(n).scope(svc));
+        assertThat(sm.appliedIndex()).isGreaterThan(held + 400);
+        // Nothing is reported, or purged, before the file is durable.
+        var latest = sm.latestSnapshot();
+        assertThat(latest == null ? -1 : latest.getIndex()).isLessThan(held);
+        assertThat(c.node(n).groups().division(svc).getRaftLog().getStartIndex())
+            .isLessThanOrEqualTo(laggingNeeds);
+      }
+
+      gate.open.countDown();
+      // Ratis collects a finished snapshot after its next apply round.
+      acked.putAll(AnchorClusterIT.bind(c, 0, svc, "svc@after", 5));
+      for (int n : new int[] {0, 1}) {
+        long held = Objects.requireNonNull(gate.heldAt.get(n));
+        var sm = Objects.requireNonNull(c.node(n).scope(svc));
+        var log = c.node(n).groups().division(svc).getRaftLog();
+        TestCluster.await(
+            TestCluster.id(n) + " records the snapshot at " + held + " and purges its log",
+            WAIT,
+            () -> {
+              var latest = sm.latestSnapshot();
+              return latest != null
+                  && latest.getIndex() >= held
+                  && log.getStartIndex() > laggingNeeds;
+            });
+      }
+
+      // The stopped anchor needs entries no log holds: it installs a file written in the
+      // background, and ends with every acknowledged bind.
+      c.start(lagging);
+      TestCluster.await(
+          "the lagging anchor catches up",
+          Duration.ofSeconds(60),
+          () -> AnchorClusterIT.holds(c, lagging, svc, acked));
+      assertThat(Objects.requireNonNull(c.node(lagging).scope(svc)).snapshotsInstalled())
+          .isPositive();
+      AnchorClusterIT.awaitConverged(c, svc, 0, 1, 2);
+    }
+  }
+}
