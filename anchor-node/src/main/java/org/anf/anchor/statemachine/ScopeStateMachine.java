@@ -572,16 +572,16 @@ public final class ScopeStateMachine extends BaseStateMachine {
       synchronized (snapshotLock) {
         PendingSnapshot p = pendingSnapshot;
         if (p != null) {
-          if (!sync && !p.bytes().isDone()) {
+          if (!sync && !p.written().isDone()) {
             return -1;
           }
           pendingSnapshot = null;
           if (!sync) {
-            snapshotWritten(p.at(), p.file(), awaitWritten(p), p.startedNanos(), true);
+            snapshotWritten(p.at(), p.file(), awaitWritten(p), true);
             return p.at().index();
           }
           try {
-            snapshotWritten(p.at(), p.file(), awaitWritten(p), p.startedNanos(), true);
+            snapshotWritten(p.at(), p.file(), awaitWritten(p), true);
           } catch (RuntimeException e) {
             // This one is written here, now, from the current state.
             LOG.warn("scope {}: background snapshot failed: {}", scopeText(), e.getMessage());
@@ -595,23 +595,22 @@ public final class ScopeStateMachine extends BaseStateMachine {
         if (current != null && current.getIndex() == at.index()) {
           return at.index();
         }
-        long started = System.nanoTime();
         NodeStore.ScopeView view = registry.store().view(scopeId);
         // Nothing else writes the scope while the apply thread is here.
         at = view.applied();
         Path file = storage.fileFor(at.term(), at.index());
         if (sync) {
-          long bytes;
+          Written w;
           try {
-            bytes = ScopeSnapshots.write(view, file);
+            w = write(view, file);
           } finally {
             view.close();
           }
           storage.update(file, at.term(), at.index());
-          snapshotWritten(at, file, bytes, started, false);
+          snapshotWritten(at, file, w, false);
           return at.index();
         }
-        pendingSnapshot = startWriter(view, file, started);
+        pendingSnapshot = startWriter(view, file);
         return -1;
       }
     } catch (RuntimeException e) {
@@ -625,23 +624,37 @@ public final class ScopeStateMachine extends BaseStateMachine {
   }
 
   private record PendingSnapshot(
-      NodeStore.Applied at, Path file, long startedNanos, CompletableFuture<Long> bytes) {}
+      NodeStore.Applied at, Path file, CompletableFuture<Written> written) {}
+
+  /** A snapshot file written: its size, and the writing thread's wall and CPU time. */
+  private record Written(long bytes, long wallMs, long cpuMs) {}
+
+  private static Written write(NodeStore.ScopeView view, Path file) {
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    long cpu = mx.getCurrentThreadCpuTime();
+    long started = System.nanoTime();
+    long bytes = ScopeSnapshots.write(view, file);
+    return new Written(
+        bytes,
+        (System.nanoTime() - started) / 1_000_000,
+        (mx.getCurrentThreadCpuTime() - cpu) / 1_000_000);
+  }
 
   /** Writes the file on its own thread; the view is released before the future completes. */
-  private PendingSnapshot startWriter(NodeStore.ScopeView view, Path file, long started) {
+  private PendingSnapshot startWriter(NodeStore.ScopeView view, Path file) {
     NodeStore.Applied at = view.applied();
-    CompletableFuture<Long> bytes = new CompletableFuture<>();
+    CompletableFuture<Written> written = new CompletableFuture<>();
     Thread t =
         new Thread(
             () -> {
-              long written = -1;
+              Written w = null;
               Throwable failed = null;
               try {
                 ScopeRegistry.ApplyHook hook = registry.applyHook();
                 if (hook != null) {
                   hook.beforeSnapshotWrite(scopeId, at.index());
                 }
-                written = ScopeSnapshots.write(view, file);
+                w = write(view, file);
                 // Visible to Ratis (a follower behind the log is sent it) from now on.
                 storage.update(file, at.term(), at.index());
               } catch (Throwable e) {
@@ -649,21 +662,21 @@ public final class ScopeStateMachine extends BaseStateMachine {
               } finally {
                 view.close();
               }
-              if (failed != null) {
-                bytes.completeExceptionally(failed);
+              if (w != null) {
+                written.complete(w);
               } else {
-                bytes.complete(written);
+                written.completeExceptionally(failed);
               }
             },
             "anf-snapshot-" + scopeText() + "-" + at.index());
     t.setDaemon(true);
     t.start();
-    return new PendingSnapshot(at, file, started, bytes);
+    return new PendingSnapshot(at, file, written);
   }
 
-  private static long awaitWritten(PendingSnapshot p) {
+  private static Written awaitWritten(PendingSnapshot p) {
     try {
-      return p.bytes().get();
+      return p.written().get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AnfException(ErrorCode.UNAVAILABLE, "interrupted while a snapshot was written", e);
@@ -676,17 +689,17 @@ public final class ScopeStateMachine extends BaseStateMachine {
   }
 
   /** On the apply thread, once a snapshot file is durable and recorded. */
-  private void snapshotWritten(
-      NodeStore.Applied at, Path file, long bytes, long started, boolean background) {
+  private void snapshotWritten(NodeStore.Applied at, Path file, Written w, boolean background) {
     compactLineage(store());
     LOG.info(
-        "scope {}: snapshot at index {} ({}, {} bytes) in {} ms{}",
+        "scope {}: snapshot at index {} ({}, {} bytes) written in {} ms ({} ms CPU), {}",
         scopeText(),
         at.index(),
         file.getFileName(),
-        bytes,
-        (System.nanoTime() - started) / 1_000_000,
-        background ? ", written while applies went on" : ", applies held meanwhile");
+        w.bytes(),
+        w.wallMs(),
+        w.cpuMs(),
+        background ? "while applies went on" : "applies held meanwhile");
   }
 
   /**
@@ -717,7 +730,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
       pendingSnapshot = null;
       if (p != null) {
         try {
-          p.bytes().get();
+          p.written().get();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         } catch (java.util.concurrent.ExecutionException e) {

@@ -168,7 +168,7 @@ public final class NodeStore implements AutoCloseable {
     // A 'to' in the next column means "to the end of this column".
     byte[] hi = to[0] == column ? physical(scope, to) : Bytes.prefixEnd(Bytes.longBytes(scope));
     try (Slice upper = new Slice(hi);
-        ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setSnapshot(at);
+        ReadOptions ro = readOptions(upper, at);
         RocksIterator it = db.newIterator(h, ro)) {
       for (it.seek(lo); it.isValid(); it.next()) {
         byte[] pk = it.key();
@@ -183,6 +183,15 @@ public final class NodeStore implements AutoCloseable {
     } catch (RocksDBException e) {
       throw io("scan", e);
     }
+  }
+
+  private static ReadOptions readOptions(Slice upper, org.rocksdb.@Nullable Snapshot at) {
+    ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
+    if (at != null) {
+      // A whole-scope read (a snapshot file): sequential, once; keep the block cache for lookups.
+      ro.setSnapshot(at).setFillCache(false).setReadaheadSize(2 << 20);
+    }
+    return ro;
   }
 
   /** Writes a scope's state delta and its new applied index atomically. */
