@@ -1,0 +1,123 @@
+package org.anf.sim.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.anf.anchor.store.NodeStore;
+import org.anf.anchor.store.ScopeSnapshots;
+import org.anf.lineage.kv.WriteSet;
+import org.anf.lineage.state.StateKeys;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * What writing one scope's snapshot file costs: the file an anchor writes every {@code
+ * snapshot_every_entries} entries (and streams to a follower behind the purged log) is a full copy
+ * of the scope, so its cost grows with the scope.
+ */
+@Command(
+    name = "bench-snapshot",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure writing a scope's snapshot file: fill one node store (RocksDB, as an anchor opens"
+          + " it) with a scope of N synthetic binds, then write its snapshot file from a RocksDB"
+          + " snapshot, as an anchor's background snapshot writer does, several times; print each"
+          + " write's size, wall time and the writing thread's CPU time.",
+      "A synthetic bind is five keys of the columns a real bind writes (binding, object, UID"
+          + " register, outcome, lineage) with random values of 120, 200, 60, 250 and 640 bytes:"
+          + " about the size a bench bind takes in a real snapshot."
+    })
+public final class SnapshotBenchCommand implements Callable<Integer> {
+  private static final byte[] COLUMNS = {
+    StateKeys.BINDING, StateKeys.OBJECT, StateKeys.REGISTER, StateKeys.OUTCOME, StateKeys.LINEAGE
+  };
+  private static final int[] VALUE_BYTES = {120, 200, 60, 250, 640};
+
+  @Option(
+      names = "--binds",
+      description = "Synthetic binds in the scope (default: ${DEFAULT-VALUE}).",
+      defaultValue = "300000")
+  int binds = 300_000;
+
+  @Option(
+      names = "--runs",
+      description = "Snapshot files written, one after another (default: ${DEFAULT-VALUE}).",
+      defaultValue = "3")
+  int runs = 3;
+
+  @Option(
+      names = "--seed",
+      description = "Seed of the keys and values (default: ${DEFAULT-VALUE}).",
+      defaultValue = "42")
+  long seed = 42;
+
+  @Override
+  public Integer call() throws IOException {
+    if (binds < 1 || runs < 1) {
+      System.err.println("anf bench-snapshot: --binds and --runs must be at least 1");
+      return 2;
+    }
+    Path dir = Files.createTempDirectory("anf-bench-snapshot-");
+    System.out.printf(
+        "anf bench-snapshot: %d synthetic binds, seed %d; data in %s%n", binds, seed, dir);
+    try (NodeStore store = new NodeStore(dir.resolve("rocksdb"), false)) {
+      long scope = 42;
+      long started = System.nanoTime();
+      fill(store, scope);
+      System.out.printf("  (filled and flushed in %.1f s)%n", (System.nanoTime() - started) / 1e9);
+      ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+      for (int r = 1; r <= runs; r++) {
+        Path file = dir.resolve("snapshot-" + r + ".anf");
+        long cpu = mx.getCurrentThreadCpuTime();
+        long t = System.nanoTime();
+        long bytes;
+        try (NodeStore.ScopeView view = store.view(scope)) {
+          bytes = ScopeSnapshots.write(view, file);
+        }
+        long wallMs = (System.nanoTime() - t) / 1_000_000;
+        long cpuMs = (mx.getCurrentThreadCpuTime() - cpu) / 1_000_000;
+        System.out.printf(
+            "snapshot run=%d  %,d bytes  wall %,d ms  cpu %,d ms  (%.0f MB/s of wall)%n",
+            r, bytes, wallMs, cpuMs, bytes / 1e6 / Math.max(wallMs, 1) * 1000);
+        Files.delete(file);
+      }
+    } finally {
+      deleteTree(dir);
+    }
+    return 0;
+  }
+
+  private void fill(NodeStore store, long scope) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    int perBatch = 500;
+    for (int b = 0; b < binds; b += perBatch) {
+      WriteSet ws = new WriteSet();
+      for (int i = b; i < Math.min(binds, b + perBatch); i++) {
+        for (int c = 0; c < COLUMNS.length; c++) {
+          byte[] key = new byte[17];
+          rnd.nextBytes(key);
+          key[0] = COLUMNS[c];
+          byte[] value = new byte[VALUE_BYTES[c]];
+          rnd.nextBytes(value);
+          ws.put(key, value);
+        }
+      }
+      store.write(scope, ws, new NodeStore.Applied(1, Math.min(binds, b + perBatch)));
+    }
+    store.flush();
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
