@@ -7,11 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.anf.anchor.AnchorNode;
 import org.anf.anchor.dev.DevFabric;
 import org.anf.lineage.alias.Alias;
@@ -120,7 +118,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
       out.println(ok ? "# demo finished: every old name resolved" : "# demo FAILED");
       return ok ? Anf.OK : 1;
     } finally {
-      deleteTree(dir);
+      org.anf.anchor.dev.TempDirs.deleteTree(dir);
     }
   }
 
@@ -161,13 +159,5 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
       throw new AnfException(ErrorCode.INTERNAL, "demo step 'anf " + args[0] + "' exited " + rc);
     }
     return so.toString();
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // A temp dir left behind is not worth failing the demo for.
-    }
   }
 }

@@ -576,15 +576,17 @@ public final class ScopeStateMachine extends BaseStateMachine {
             return -1;
           }
           pendingSnapshot = null;
-          if (!sync) {
-            snapshotWritten(p.at(), p.file(), awaitWritten(p), true);
-            return p.at().index();
-          }
           try {
             snapshotWritten(p.at(), p.file(), awaitWritten(p), true);
           } catch (RuntimeException e) {
+            if (!sync) {
+              throw e;
+            }
             // This one is written here, now, from the current state.
             LOG.warn("scope {}: background snapshot failed: {}", scopeText(), e.getMessage());
+          }
+          if (!sync) {
+            return p.at().index();
           }
         }
         NodeStore.Applied at = store().applied();
@@ -600,9 +602,9 @@ public final class ScopeStateMachine extends BaseStateMachine {
         at = view.applied();
         Path file = storage.fileFor(at.term(), at.index());
         if (sync) {
-          Written w;
+          ScopeSnapshots.Written w;
           try {
-            w = write(view, file);
+            w = ScopeSnapshots.write(view, file);
           } finally {
             view.close();
           }
@@ -624,37 +626,23 @@ public final class ScopeStateMachine extends BaseStateMachine {
   }
 
   private record PendingSnapshot(
-      NodeStore.Applied at, Path file, CompletableFuture<Written> written) {}
-
-  /** A snapshot file written: its size, and the writing thread's wall and CPU time. */
-  private record Written(long bytes, long wallMs, long cpuMs) {}
-
-  private static Written write(NodeStore.ScopeView view, Path file) {
-    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-    long cpu = mx.getCurrentThreadCpuTime();
-    long started = System.nanoTime();
-    long bytes = ScopeSnapshots.write(view, file);
-    return new Written(
-        bytes,
-        (System.nanoTime() - started) / 1_000_000,
-        (mx.getCurrentThreadCpuTime() - cpu) / 1_000_000);
-  }
+      NodeStore.Applied at, Path file, CompletableFuture<ScopeSnapshots.Written> written) {}
 
   /** Writes the file on its own thread; the view is released before the future completes. */
   private PendingSnapshot startWriter(NodeStore.ScopeView view, Path file) {
     NodeStore.Applied at = view.applied();
-    CompletableFuture<Written> written = new CompletableFuture<>();
+    CompletableFuture<ScopeSnapshots.Written> written = new CompletableFuture<>();
     Thread t =
         new Thread(
             () -> {
-              Written w = null;
+              ScopeSnapshots.Written w = null;
               Throwable failed = null;
               try {
                 ScopeRegistry.ApplyHook hook = registry.applyHook();
                 if (hook != null) {
                   hook.beforeSnapshotWrite(scopeId, at.index());
                 }
-                w = write(view, file);
+                w = ScopeSnapshots.write(view, file);
                 // Visible to Ratis (a follower behind the log is sent it) from now on.
                 storage.update(file, at.term(), at.index());
               } catch (Throwable e) {
@@ -674,7 +662,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
     return new PendingSnapshot(at, file, written);
   }
 
-  private static Written awaitWritten(PendingSnapshot p) {
+  private static ScopeSnapshots.Written awaitWritten(PendingSnapshot p) {
     try {
       return p.written().get();
     } catch (InterruptedException e) {
@@ -689,7 +677,8 @@ public final class ScopeStateMachine extends BaseStateMachine {
   }
 
   /** On the apply thread, once a snapshot file is durable and recorded. */
-  private void snapshotWritten(NodeStore.Applied at, Path file, Written w, boolean background) {
+  private void snapshotWritten(
+      NodeStore.Applied at, Path file, ScopeSnapshots.Written w, boolean background) {
     compactLineage(store());
     LOG.info(
         "scope {}: snapshot at index {} ({}, {} bytes) written in {} ms ({} ms CPU), {}",
@@ -730,15 +719,13 @@ public final class ScopeStateMachine extends BaseStateMachine {
       pendingSnapshot = null;
       if (p != null) {
         try {
-          p.written().get();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException e) {
+          awaitWritten(p);
+        } catch (RuntimeException e) {
           LOG.warn(
               "scope {}: snapshot at index {} failed: {}",
               scopeText(),
               p.at().index(),
-              e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+              e.getMessage());
         }
       }
     }

@@ -228,7 +228,7 @@ public final class NodeStore implements AutoCloseable {
   public Applied applied(long scope) {
     try {
       byte[] v = db.get(applied, Bytes.longBytes(scope));
-      return v == null ? Applied.NONE : new Applied(Bytes.toLong(v, 0), Bytes.toLong(v, 8));
+      return decode(v);
     } catch (RocksDBException e) {
       throw io("read", e);
     }
@@ -257,13 +257,18 @@ public final class NodeStore implements AutoCloseable {
    */
   public ScopeView view(long scope) {
     org.rocksdb.Snapshot at = db.getSnapshot();
+    boolean ok = false;
     try (ReadOptions ro = new ReadOptions().setSnapshot(at)) {
-      byte[] v = db.get(applied, ro, Bytes.longBytes(scope));
-      Applied a = v == null ? Applied.NONE : new Applied(Bytes.toLong(v, 0), Bytes.toLong(v, 8));
-      return new ScopeView(scope, at, a);
-    } catch (RocksDBException | RuntimeException e) {
-      db.releaseSnapshot(at);
-      throw e instanceof RocksDBException r ? io("read", r) : (RuntimeException) e;
+      ScopeView view =
+          new ScopeView(scope, at, decode(db.get(applied, ro, Bytes.longBytes(scope))));
+      ok = true;
+      return view;
+    } catch (RocksDBException e) {
+      throw io("read", e);
+    } finally {
+      if (!ok) {
+        db.releaseSnapshot(at);
+      }
     }
   }
 
@@ -389,6 +394,10 @@ public final class NodeStore implements AutoCloseable {
 
   private static byte[] encode(Applied at) {
     return Bytes.concat(Bytes.longBytes(at.term()), Bytes.longBytes(at.index()));
+  }
+
+  private static Applied decode(byte @Nullable [] v) {
+    return v == null ? Applied.NONE : new Applied(Bytes.toLong(v, 0), Bytes.toLong(v, 8));
   }
 
   private static AnfException io(String what, RocksDBException e) {

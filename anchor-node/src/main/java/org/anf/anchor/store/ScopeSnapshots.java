@@ -61,11 +61,17 @@ public final class ScopeSnapshots {
     }
   }
 
+  /** A snapshot file written: its size, and the writing thread's wall and CPU time. */
+  public record Written(long bytes, long wallMs, long cpuMs) {}
+
   /**
    * Writes the scope's range as {@code view} froze it to {@code file} atomically (temp file, fsync,
-   * rename); returns the file's size in bytes.
+   * rename).
    */
-  public static long write(NodeStore.ScopeView view, Path file) {
+  public static Written write(NodeStore.ScopeView view, Path file) {
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    long cpu = mx.getCurrentThreadCpuTime();
+    long started = System.nanoTime();
     long scope = view.scope();
     NodeStore.Applied at = view.applied();
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
@@ -108,7 +114,10 @@ public final class ScopeSnapshots {
         ch.force(true);
       }
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      return Files.size(file);
+      return new Written(
+          Files.size(file),
+          (System.nanoTime() - started) / 1_000_000,
+          (mx.getCurrentThreadCpuTime() - cpu) / 1_000_000);
     } catch (IOException e) {
       throw new AnfException(
           ErrorCode.INTERNAL, "cannot write snapshot " + file + ": " + e.getMessage(), e);

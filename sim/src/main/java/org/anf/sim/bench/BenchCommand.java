@@ -6,14 +6,12 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.anf.anchor.dev.DevFabric;
 import org.anf.lineage.alias.Alias;
 import org.anf.lineage.mutation.Signing;
@@ -181,9 +179,7 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
       }
     } finally {
       if (temp) {
-        try (Stream<Path> s = Files.walk(dir)) {
-          s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        org.anf.anchor.dev.TempDirs.deleteTree(dir);
       }
     }
     if (peer.equals("etcd")) {
@@ -371,9 +367,7 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
         chs.forEach(ManagedChannel::shutdownNow);
       }
     } finally {
-      try (Stream<Path> s = Files.walk(dir)) {
-        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+      org.anf.anchor.dev.TempDirs.deleteTree(dir);
     }
   }
 

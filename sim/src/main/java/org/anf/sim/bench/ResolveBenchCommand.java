@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -20,7 +19,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 import org.anf.anchor.dev.DevFabric;
 import org.anf.anchor.gateway.ResolverProcess;
 import org.anf.anchor.gateway.ResolverProcessConfig;
@@ -452,9 +450,7 @@ public final class ResolveBenchCommand implements java.util.concurrent.Callable<
         dns(seeds, dir, out, rows);
       }
     } finally {
-      try (Stream<Path> s = Files.walk(dir)) {
-        s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-      }
+      org.anf.anchor.dev.TempDirs.deleteTree(dir);
     }
     out.println("summary:");
     rows.forEach(x -> out.println("  " + x));

@@ -1,14 +1,10 @@
 package org.anf.sim.bench;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.anf.anchor.store.NodeStore;
 import org.anf.anchor.store.ScopeSnapshots;
 import org.anf.lineage.kv.WriteSet;
@@ -71,24 +67,19 @@ public final class SnapshotBenchCommand implements Callable<Integer> {
       long started = System.nanoTime();
       fill(store, scope);
       System.out.printf("  (filled and flushed in %.1f s)%n", (System.nanoTime() - started) / 1e9);
-      ThreadMXBean mx = ManagementFactory.getThreadMXBean();
       for (int r = 1; r <= runs; r++) {
         Path file = dir.resolve("snapshot-" + r + ".anf");
-        long cpu = mx.getCurrentThreadCpuTime();
-        long t = System.nanoTime();
-        long bytes;
+        ScopeSnapshots.Written w;
         try (NodeStore.ScopeView view = store.view(scope)) {
-          bytes = ScopeSnapshots.write(view, file);
+          w = ScopeSnapshots.write(view, file);
         }
-        long wallMs = (System.nanoTime() - t) / 1_000_000;
-        long cpuMs = (mx.getCurrentThreadCpuTime() - cpu) / 1_000_000;
         System.out.printf(
             "snapshot run=%d  %,d bytes  wall %,d ms  cpu %,d ms  (%.0f MB/s of wall)%n",
-            r, bytes, wallMs, cpuMs, bytes / 1e6 / Math.max(wallMs, 1) * 1000);
+            r, w.bytes(), w.wallMs(), w.cpuMs(), w.bytes() / 1e6 / Math.max(w.wallMs(), 1) * 1000);
         Files.delete(file);
       }
     } finally {
-      deleteTree(dir);
+      org.anf.anchor.dev.TempDirs.deleteTree(dir);
     }
     return 0;
   }
@@ -111,13 +102,5 @@ public final class SnapshotBenchCommand implements Callable<Integer> {
       store.write(scope, ws, new NodeStore.Applied(1, Math.min(binds, b + perBatch)));
     }
     store.flush();
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

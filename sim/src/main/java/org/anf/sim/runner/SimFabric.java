@@ -7,12 +7,9 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,7 +18,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.anf.anchor.AnchorNode;
 import org.anf.anchor.dev.DevFabric;
 import org.anf.anchor.faults.RaftLinkInterceptor;
@@ -572,11 +568,7 @@ public final class SimFabric implements AutoCloseable {
     } finally {
       links.close();
       if (deleteDir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-          s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-          // Best effort: a temp dir left behind is reported by nobody but harms nothing.
-        }
+        org.anf.anchor.dev.TempDirs.deleteTree(dir);
       }
     }
   }
