@@ -99,6 +99,15 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
   String to = "all";
 
   @Option(
+      names = "--snapshot-every",
+      paramLabel = "N",
+      description =
+          "Each anchor snapshots the scope every N applied entries (default: ${DEFAULT-VALUE},"
+              + " etcd's snapshot-count; an anchor.yaml's default is 10000).",
+      defaultValue = "100000")
+  long snapshotEvery = 100_000;
+
+  @Option(
       names = "--data",
       paramLabel = "DIR",
       description = "Where the fabric's data goes (default: a temp dir under /tmp, deleted after).")
@@ -107,14 +116,26 @@ public final class BenchCommand implements java.util.concurrent.Callable<Integer
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (snapshotEvery < 1) {
+      spec.commandLine().getErr().println("anf bench: --snapshot-every must be at least 1");
+      return 2;
+    }
     boolean temp = data == null;
     Path dir = temp ? Files.createTempDirectory("anf-bench-") : data;
     DevFabric.Options o = DevFabric.Options.ephemeral(dir, 3);
     DevFabric.Options opts =
         new DevFabric.Options(
-            o.dataDir(), o.host(), o.ports(), o.raftPorts(), o.metricsPorts(), 100_000, List.of());
+            o.dataDir(),
+            o.host(),
+            o.ports(),
+            o.raftPorts(),
+            o.metricsPorts(),
+            snapshotEvery,
+            List.of());
     out.printf(
-        "anf bench: 3 anchors on loopback, Raft log fsync on, mutual TLS; data in %s%n", dir);
+        "anf bench: 3 anchors on loopback, Raft log fsync on, mutual TLS, a snapshot every %d"
+            + " entries; data in %s%n",
+        snapshotEvery, dir);
     out.printf(
         "cores=%d, java=%s%n",
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
