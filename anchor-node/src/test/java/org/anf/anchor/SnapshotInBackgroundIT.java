@@ -10,20 +10,22 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.anf.anchor.statemachine.ScopeRegistry;
+import org.anf.anchor.store.ScopeSnapshots;
 import org.anf.anchor.testing.TestCluster;
 import org.anf.lineage.uid.Uid;
 import org.junit.jupiter.api.Test;
 
 /**
- * An automatic snapshot is written beside the apply thread: while its file is being written the
- * group goes on committing and applying writes, Ratis keeps its log whole (the new snapshot is not
- * yet durable), and once the file is written the log is purged up to it and a replica that missed
- * the purged entries catches up by installing that file.
+ * An automatic snapshot is RocksDB made durable beside the apply thread: while its flush is held
+ * the group goes on committing and applying writes and Ratis keeps its log whole (the new snapshot
+ * is not yet durable); once flushed the log is purged up to it, with no snapshot file written; and
+ * a replica that missed the purged entries catches up by installing a file its leader writes, from
+ * the pinned state, only then.
  */
 class SnapshotInBackgroundIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
 
-  /** Holds every automatic snapshot's writer of one scope, on every node, until released. */
+  /** Holds every automatic snapshot's flush of one scope, on every node, until released. */
   static final class WriterGate {
     private volatile long scope;
     private final CountDownLatch open = new CountDownLatch(1);
@@ -36,7 +38,7 @@ class SnapshotInBackgroundIT {
         public void beforeApply(long scopeId, long index) {}
 
         @Override
-        public void beforeSnapshotWrite(long scopeId, long index) {
+        public void beforeSnapshotFlush(long scopeId, long index) {
           if (scopeId != scope) {
             return;
           }
@@ -53,7 +55,7 @@ class SnapshotInBackgroundIT {
   }
 
   @Test
-  void writesGoOnWhileASnapshotIsWrittenAndTheLogIsPurgedOnlyOnceItIsDurable() throws Exception {
+  void writesGoOnWhileASnapshotIsMadeDurableAndItsFileIsWrittenOnlyForAFollower() throws Exception {
     WriterGate gate = new WriterGate();
     try (TestCluster c =
         new TestCluster(
@@ -74,12 +76,12 @@ class SnapshotInBackgroundIT {
       acked.putAll(AnchorClusterIT.bind(c, 0, svc, "svc@first", 500));
       for (int n : new int[] {0, 1}) {
         TestCluster.await(
-            "a snapshot writer starts on " + TestCluster.id(n),
+            "a snapshot's flush starts on " + TestCluster.id(n),
             WAIT,
             () -> gate.heldAt.containsKey(n));
       }
 
-      // The writers are held: every write is still committed and applied on both anchors, and
+      // The flushes are held: every write is still committed and applied on both anchors, and
       // enough of them to fill closed log segments, which a snapshot reported now would purge.
       acked.putAll(AnchorClusterIT.bind(c, 1, svc, "svc@during", 400));
       for (int n : new int[] {0, 1}) {
@@ -91,7 +93,7 @@ class SnapshotInBackgroundIT {
             () -> AnchorClusterIT.holds(c, node, svc, acked));
         var sm = Objects.requireNonNull(c.node(n).scope(svc));
         assertThat(sm.appliedIndex()).isGreaterThanOrEqualTo(held + 400);
-        // Nothing is reported, or purged, before the file is durable.
+        // Nothing is reported, or purged, before the state is durable.
         var latest = sm.latestSnapshot();
         assertThat(latest == null ? -1 : latest.getIndex()).isLessThan(held);
         assertThat(c.node(n).groups().division(svc).getRaftLog().getStartIndex())
@@ -116,8 +118,14 @@ class SnapshotInBackgroundIT {
             });
       }
 
-      // The stopped anchor needs entries no log holds: it installs a file written in the
-      // background, and ends with every acknowledged bind.
+      // Neither anchor wrote a snapshot file.
+      for (int n : new int[] {0, 1}) {
+        assertThat(snapshotFiles(c, n, svc)).isEmpty();
+        assertThat(Objects.requireNonNull(c.node(n).scope(svc)).latestSnapshotFile()).isNull();
+      }
+
+      // The stopped anchor needs entries no log holds: its leader writes the file from the state
+      // it pinned, and the anchor installs it and ends with every acknowledged bind.
       c.start(lagging);
       TestCluster.await(
           "the lagging anchor catches up",
@@ -126,6 +134,33 @@ class SnapshotInBackgroundIT {
       assertThat(Objects.requireNonNull(c.node(lagging).scope(svc)).snapshotsInstalled())
           .isPositive();
       AnchorClusterIT.awaitConverged(c, svc, 0, 1, 2);
+      // The leader that sent it wrote it on demand.
+      assertThat(snapshotFiles(c, 0, svc).size() + snapshotFiles(c, 1, svc).size()).isPositive();
+
+      // An operator's request met by the latest snapshot (nothing applied since) gets its file,
+      // written from the pinned state.
+      var sm = Objects.requireNonNull(c.node(1).scope(svc));
+      var latest = Objects.requireNonNull(sm.latestSnapshot());
+      var file = Objects.requireNonNull(sm.snapshotFile(latest.getIndex()));
+      assertThat(file.getIndex()).isEqualTo(latest.getIndex());
+      assertThat(ScopeSnapshots.read(file.getFile().getPath()).at().index())
+          .isEqualTo(latest.getIndex());
+    }
+  }
+
+  /** The scope's snapshot files in a node's {@code sm/} directory for the group. */
+  static java.util.List<java.nio.file.Path> snapshotFiles(TestCluster c, int n, long scope)
+      throws java.io.IOException {
+    java.nio.file.Path sm =
+        c.node(n)
+            .groups()
+            .division(scope)
+            .getRaftStorage()
+            .getStorageDir()
+            .getStateMachineDir()
+            .toPath();
+    try (var s = java.nio.file.Files.list(sm)) {
+      return s.filter(p -> p.getFileName().toString().endsWith(".anf")).toList();
     }
   }
 }

@@ -255,7 +255,7 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     } catch (AnfException e) {
       b.setRole("NONE");
     }
-    SingleFileSnapshotInfo snap = sm.latestSnapshot();
+    org.apache.ratis.statemachine.SnapshotInfo snap = sm.latestSnapshot();
     if (snap != null) {
       b.setSnapshotIndex(snap.getIndex());
     }
@@ -269,7 +269,7 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     Path file;
     try {
       ScopeStateMachine sm = ctx.scope(req.getScopeId());
-      SingleFileSnapshotInfo snap = sm.latestSnapshot();
+      SingleFileSnapshotInfo snap = sm.latestSnapshotFile();
       if (snap == null) {
         throw new AnfException(
             ErrorCode.NOT_FOUND,
@@ -319,13 +319,13 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
         () -> {
           ScopeStateMachine sm = ctx.scope(req.getScopeId());
           long index = ctx.groups.snapshot(sm.scopeId(), 60_000);
-          SingleFileSnapshotInfo snap = sm.latestSnapshot();
-          if (snap == null) {
+          SingleFileSnapshotInfo snap = sm.snapshotFile(index);
+          if (snap == null || snap.getIndex() < index) {
             throw new AnfException(ErrorCode.INTERNAL, "snapshot at " + index + " left no file");
           }
           Path file = snap.getFile().getPath();
           return SnapshotResponse.newBuilder()
-              .setIndex(index)
+              .setIndex(snap.getIndex())
               .setTerm(snap.getTerm())
               .setLocation(file.toAbsolutePath().toString())
               .build();

@@ -33,8 +33,11 @@ public final class ScopeRegistry {
   public interface ApplyHook {
     void beforeApply(long scopeId, long index);
 
-    /** Called on a snapshot's writer thread before an automatic snapshot file is written. */
-    default void beforeSnapshotWrite(long scopeId, long index) {}
+    /**
+     * Called on an automatic snapshot's own thread before it flushes RocksDB, which makes the
+     * snapshot durable.
+     */
+    default void beforeSnapshotFlush(long scopeId, long index) {}
   }
 
   private final NodeStore store;

@@ -132,18 +132,33 @@ public final class ScopeStateMachine extends BaseStateMachine {
   }
 
   /**
-   * Brings RocksDB at least up to the latest snapshot. Ratis replays its log from the snapshot's
-   * index, which is what we report; entries RocksDB already holds are skipped in {@link
-   * #applyTransaction}, since the store records its own applied index.
+   * Brings RocksDB at least up to the newest snapshot file (one installed or restored), then
+   * reports what RocksDB holds as the latest snapshot: Ratis replays its log from that index.
+   * Entries RocksDB already holds are skipped in {@link #applyTransaction} in any case, since the
+   * store records its own applied index.
    */
   private void recover() throws IOException {
     ScopeStore s = store();
-    SingleFileSnapshotInfo snap = storage.getLatestSnapshot();
+    SingleFileSnapshotInfo snap = storage.latestFile();
     if (snap != null && snap.getIndex() > s.applied().index()) {
       install(snap.getFile().getPath());
     }
-    if (snap != null && snap.getIndex() > getLastAppliedTermIndex().getIndex()) {
-      setLastAppliedTermIndex(snap.getTermIndex());
+    // What RocksDB holds is on disk (it keeps no WAL: only flushed state survives a restart), so
+    // it is this replica's latest snapshot, and Ratis replays its log from there.
+    NodeStore.ScopeView view = registry.store().view(scopeId);
+    NodeStore.Applied at = view.applied();
+    org.apache.ratis.statemachine.SnapshotInfo latest = storage.getLatestSnapshot();
+    if (at.index() >= 0 && (latest == null || at.index() > latest.getIndex())) {
+      storage.pin(
+          new PinnedSnapshot(
+              scopeText(), view, storage.fileFor(at.term(), at.index()), storage::written));
+    } else {
+      view.close();
+    }
+    latest = storage.getLatestSnapshot();
+    org.apache.ratis.server.protocol.TermIndex applied = getLastAppliedTermIndex();
+    if (latest != null && (applied == null || latest.getIndex() > applied.getIndex())) {
+      setLastAppliedTermIndex(latest.getTermIndex());
     }
   }
 
@@ -169,7 +184,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
   @Override
   public void pause() {
     // Ratis is about to replace sm/ with the leader's snapshot: no writer may still be in it.
-    dropPendingSnapshot();
+    releaseSnapshots();
     if (getLifeCycleState() == LifeCycle.State.RUNNING) {
       getLifeCycle().transition(LifeCycle.State.PAUSING);
       getLifeCycle().transition(LifeCycle.State.PAUSED);
@@ -180,7 +195,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
   public void reinitialize() throws IOException {
     // Ratis just replaced sm/ with the leader's snapshot: load it.
     storage.rescan();
-    SingleFileSnapshotInfo snap = storage.getLatestSnapshot();
+    SingleFileSnapshotInfo snap = storage.latestFile();
     if (snap != null && snap.getIndex() > store().applied().index()) {
       install(snap.getFile().getPath());
       snapshotsInstalled.incrementAndGet();
@@ -559,60 +574,72 @@ public final class ScopeStateMachine extends BaseStateMachine {
   /**
    * Ratis calls this on the apply thread, every {@code snapshot_every_entries} applied entries (and
    * then after each apply round until it gets a newer index), when the group stops, and when an
-   * operator asks for one. The file is a full copy of the scope (hundreds of MB for a large one,
-   * seconds to write), so the automatic ones are written off the apply thread from a RocksDB
-   * snapshot: applies go on meanwhile, and Ratis is given the new index (and purges its log up to
-   * it) only once the file is durable; until then it is given -1, "no new snapshot". A stop's and
-   * an operator's snapshot are written here: Ratis answers the request with the index returned.
+   * operator asks for one; it purges its log up to the index returned.
+   *
+   * <p>An automatic snapshot, and a stop's, is RocksDB itself ({@link PinnedSnapshot}): the apply
+   * thread freezes the scope with a RocksDB snapshot, and a thread of its own flushes RocksDB's
+   * memtables, which makes that state durable (RocksDB keeps no WAL here). Until the flush is done
+   * Ratis is given -1, "no new snapshot", so no log entry is purged before the state it made is on
+   * disk. No file is written: the scope's file (a full copy, hundreds of MB for a large scope) is
+   * written from the frozen view only if a follower needs it. A stop's flush runs here.
+   *
+   * <p>An operator's snapshot is a file, written here: Ratis answers the request with the index
+   * returned, and the operator downloads that file.
    */
   @Override
   public long takeSnapshot() throws IOException {
     try {
-      boolean sync = syncSnapshots.get() > 0 || closing();
+      boolean operator = syncSnapshots.get() > 0;
+      boolean stopping = !operator && closing();
       synchronized (snapshotLock) {
         PendingSnapshot p = pendingSnapshot;
         if (p != null) {
-          if (!sync && !p.written().isDone()) {
+          if (!operator && !stopping && !p.flushed().isDone()) {
             return -1;
           }
           pendingSnapshot = null;
           try {
-            snapshotWritten(p.at(), p.file(), awaitWritten(p), true);
+            snapshotDurable(p.pinned(), awaitFlushed(p), true);
+            if (!operator) {
+              return p.pinned().getIndex();
+            }
           } catch (RuntimeException e) {
-            if (!sync) {
+            p.pinned().retire();
+            if (!operator && !stopping) {
               throw e;
             }
-            // This one is written here, now, from the current state.
             LOG.warn("scope {}: background snapshot failed: {}", scopeText(), e.getMessage());
-          }
-          if (!sync) {
-            return p.at().index();
           }
         }
         NodeStore.Applied at = store().applied();
         if (at.index() < 0) {
           return -1;
         }
-        SingleFileSnapshotInfo current = storage.getLatestSnapshot();
-        if (current != null && current.getIndex() == at.index()) {
-          return at.index();
+        if (operator) {
+          return writeFile(at);
         }
-        NodeStore.ScopeView view = registry.store().view(scopeId);
+        org.apache.ratis.statemachine.SnapshotInfo current = storage.getLatestSnapshot();
+        if (current != null && current.getIndex() >= at.index()) {
+          return current.getIndex();
+        }
         // Nothing else writes the scope while the apply thread is here.
+        NodeStore.ScopeView view = registry.store().view(scopeId);
         at = view.applied();
-        Path file = storage.fileFor(at.term(), at.index());
-        if (sync) {
-          ScopeSnapshots.Written w;
+        PinnedSnapshot pinned =
+            new PinnedSnapshot(
+                scopeText(), view, storage.fileFor(at.term(), at.index()), storage::written);
+        if (stopping) {
+          long started = System.nanoTime();
           try {
-            w = ScopeSnapshots.write(view, file);
-          } finally {
-            view.close();
+            registry.store().flush();
+          } catch (RuntimeException e) {
+            pinned.retire();
+            throw e;
           }
-          storage.update(file, at.term(), at.index());
-          snapshotWritten(at, file, w, false);
+          snapshotDurable(pinned, System.nanoTime() - started, false);
           return at.index();
         }
-        pendingSnapshot = startWriter(view, file);
+        pendingSnapshot = startFlush(pinned);
         return -1;
       }
     } catch (RuntimeException e) {
@@ -625,49 +652,66 @@ public final class ScopeStateMachine extends BaseStateMachine {
     }
   }
 
-  private record PendingSnapshot(
-      NodeStore.Applied at, Path file, CompletableFuture<ScopeSnapshots.Written> written) {}
+  /** An operator's snapshot: the scope's file at {@code at}, written on the apply thread. */
+  private long writeFile(NodeStore.Applied at) {
+    SingleFileSnapshotInfo file = storage.latestFile();
+    if (file != null && file.getIndex() == at.index()) {
+      return at.index();
+    }
+    ScopeSnapshots.Written w;
+    Path path;
+    try (NodeStore.ScopeView view = registry.store().view(scopeId)) {
+      at = view.applied();
+      path = storage.fileFor(at.term(), at.index());
+      w = ScopeSnapshots.write(view, path);
+    }
+    storage.update(path, at.term(), at.index());
+    compactLineage(store());
+    LOG.info(
+        "scope {}: snapshot at index {} ({}, {} bytes) written in {} ms ({} ms CPU), applies held"
+            + " meanwhile",
+        scopeText(),
+        at.index(),
+        path.getFileName(),
+        w.bytes(),
+        w.wallMs(),
+        w.cpuMs());
+    return at.index();
+  }
 
-  /** Writes the file on its own thread; the view is released before the future completes. */
-  private PendingSnapshot startWriter(NodeStore.ScopeView view, Path file) {
-    NodeStore.Applied at = view.applied();
-    CompletableFuture<ScopeSnapshots.Written> written = new CompletableFuture<>();
+  private record PendingSnapshot(PinnedSnapshot pinned, CompletableFuture<Long> flushed) {}
+
+  /** Flushes RocksDB on a thread of its own; the future gives the flush's wall time (ns). */
+  private PendingSnapshot startFlush(PinnedSnapshot pinned) {
+    long index = pinned.getIndex();
+    CompletableFuture<Long> flushed = new CompletableFuture<>();
     Thread t =
         new Thread(
             () -> {
-              ScopeSnapshots.Written w = null;
-              Throwable failed = null;
               try {
                 ScopeRegistry.ApplyHook hook = registry.applyHook();
                 if (hook != null) {
-                  hook.beforeSnapshotWrite(scopeId, at.index());
+                  hook.beforeSnapshotFlush(scopeId, index);
                 }
-                w = ScopeSnapshots.write(view, file);
-                // Visible to Ratis (a follower behind the log is sent it) from now on.
-                storage.update(file, at.term(), at.index());
+                long started = System.nanoTime();
+                registry.store().flush();
+                flushed.complete(System.nanoTime() - started);
               } catch (Throwable e) {
-                failed = e;
-              } finally {
-                view.close();
-              }
-              if (w != null) {
-                written.complete(w);
-              } else {
-                written.completeExceptionally(failed);
+                flushed.completeExceptionally(e);
               }
             },
-            "anf-snapshot-" + scopeText() + "-" + at.index());
+            "anf-snapshot-" + scopeText() + "-" + index);
     t.setDaemon(true);
     t.start();
-    return new PendingSnapshot(at, file, written);
+    return new PendingSnapshot(pinned, flushed);
   }
 
-  private static ScopeSnapshots.Written awaitWritten(PendingSnapshot p) {
+  private static long awaitFlushed(PendingSnapshot p) {
     try {
-      return p.written().get();
+      return p.flushed().get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new AnfException(ErrorCode.UNAVAILABLE, "interrupted while a snapshot was written", e);
+      throw new AnfException(ErrorCode.UNAVAILABLE, "interrupted while RocksDB was flushed", e);
     } catch (java.util.concurrent.ExecutionException e) {
       Throwable c = e.getCause();
       throw c instanceof RuntimeException r
@@ -676,19 +720,17 @@ public final class ScopeStateMachine extends BaseStateMachine {
     }
   }
 
-  /** On the apply thread, once a snapshot file is durable and recorded. */
-  private void snapshotWritten(
-      NodeStore.Applied at, Path file, ScopeSnapshots.Written w, boolean background) {
+  /** On the apply thread, once a pinned snapshot's state is on disk. */
+  private void snapshotDurable(PinnedSnapshot pinned, long flushNanos, boolean background) {
+    storage.pin(pinned);
     compactLineage(store());
     LOG.info(
-        "scope {}: snapshot at index {} ({}, {} bytes) written in {} ms ({} ms CPU), {}",
+        "scope {}: snapshot at index {}: RocksDB flushed in {} ms{}; a file is written only if a"
+            + " follower needs one",
         scopeText(),
-        at.index(),
-        file.getFileName(),
-        w.bytes(),
-        w.wallMs(),
-        w.cpuMs(),
-        background ? "while applies went on" : "applies held meanwhile");
+        pinned.getIndex(),
+        TimeUnit.NANOSECONDS.toMillis(flushNanos),
+        background ? " while applies went on" : "");
   }
 
   /**
@@ -712,22 +754,27 @@ public final class ScopeStateMachine extends BaseStateMachine {
     return d != null && !d.getInfo().isAlive();
   }
 
-  /** Waits for a snapshot being written, if one is, and forgets it (the file stays if written). */
-  private void dropPendingSnapshot() {
+  /**
+   * Waits for a snapshot's flush, if one runs, and forgets it; then releases every pinned snapshot
+   * (waiting for files being written from them).
+   */
+  private void releaseSnapshots() {
     synchronized (snapshotLock) {
       PendingSnapshot p = pendingSnapshot;
       pendingSnapshot = null;
       if (p != null) {
         try {
-          awaitWritten(p);
+          awaitFlushed(p);
         } catch (RuntimeException e) {
           LOG.warn(
               "scope {}: snapshot at index {} failed: {}",
               scopeText(),
-              p.at().index(),
+              p.pinned().getIndex(),
               e.getMessage());
         }
+        p.pinned().retire();
       }
+      storage.releaseAll();
     }
   }
 
@@ -878,14 +925,43 @@ public final class ScopeStateMachine extends BaseStateMachine {
     LOG.info("scope {}: leader is now {}", scopeText(), newLeaderId);
   }
 
-  public @Nullable SingleFileSnapshotInfo latestSnapshot() {
+  /** The latest snapshot Ratis knows of (its log may be purged up to it), null if none. */
+  public org.apache.ratis.statemachine.@Nullable SnapshotInfo latestSnapshot() {
     return storage.getLatestSnapshot();
+  }
+
+  /**
+   * A snapshot file at {@code index} or later: the newest in {@code sm/}, or, when the latest
+   * snapshot is RocksDB pinned at {@code index} or later (Ratis answers an operator's request with
+   * it when nothing was applied since), that one's file, written now if it was not yet.
+   */
+  public @Nullable SingleFileSnapshotInfo snapshotFile(long index) {
+    SingleFileSnapshotInfo f = storage.latestFile();
+    if (f != null && f.getIndex() >= index) {
+      return f;
+    }
+    if (storage.getLatestSnapshot() instanceof PinnedSnapshot p && p.getIndex() >= index) {
+      try {
+        p.getFiles();
+      } catch (IllegalStateException e) {
+        throw new AnfException(
+            ErrorCode.UNAVAILABLE, "a newer snapshot replaced " + index + " meanwhile; retry", e);
+      }
+      return storage.latestFile();
+    }
+    return f;
+  }
+
+  /** The newest snapshot file in {@code sm/} (an operator's, or one installed or sent), or null. */
+  public @Nullable SingleFileSnapshotInfo latestSnapshotFile() {
+    return storage.latestFile();
   }
 
   @Override
   public void close() throws IOException {
-    // The writer reads RocksDB, which the node closes after its groups.
-    dropPendingSnapshot();
+    // Pinned snapshots hold RocksDB snapshots, and a file may be being written from one; the node
+    // closes RocksDB after its groups.
+    releaseSnapshots();
     registry.unregister(scopeId, this);
     super.close();
   }

@@ -12,19 +12,26 @@ import org.anf.anchor.store.NodeStore;
 import org.anf.anchor.store.ScopeSnapshots;
 import org.apache.ratis.server.storage.FileInfo;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
 import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Scope snapshot files in the group's {@code sm/} directory ({@link ScopeSnapshots} format). Ratis
- * streams the latest to followers that fell behind the purged log, and replaces the follower's
- * {@code sm/} with it; the live RocksDB lives elsewhere, so that replacement never touches it.
+ * A group's snapshots: the latest one Ratis is told of, which is either RocksDB itself ({@link
+ * PinnedSnapshot}, what automatic snapshots are) or a file, and the scope snapshot files in the
+ * group's {@code sm/} directory ({@link ScopeSnapshots} format): an operator's, one installed from
+ * a leader, or one written from a pinned snapshot for a follower. Ratis streams the latest to a
+ * follower that fell behind the purged log, and replaces that follower's {@code sm/} with it; the
+ * live RocksDB lives elsewhere, so that replacement never touches it.
  */
 final class SnapshotStorage implements StateMachineStorage {
   private volatile @Nullable Path dir;
-  private volatile @Nullable SingleFileSnapshotInfo latest;
+  private volatile @Nullable SnapshotInfo latest;
+  private volatile @Nullable SingleFileSnapshotInfo latestFile;
+  // Pinned snapshots whose view may still be held or read (guarded by this).
+  private final List<PinnedSnapshot> pinned = new ArrayList<>();
   private long cleanedAt = Long.MIN_VALUE;
 
   @Override
@@ -59,7 +66,74 @@ final class SnapshotStorage implements StateMachineStorage {
         best = new SingleFileSnapshotInfo(new FileInfo(p, null), at.term(), at.index());
       }
     }
-    latest = best;
+    latestFile = best;
+    if (best != null) {
+      offer(best);
+    }
+  }
+
+  /**
+   * Makes {@code s} the latest snapshot unless one at a higher index is; a pinned snapshot it
+   * replaces (or that loses) is retired.
+   */
+  synchronized void offer(SnapshotInfo s) {
+    SnapshotInfo cur = latest;
+    if (cur != null && cur.getIndex() > s.getIndex()) {
+      retire(s);
+      return;
+    }
+    latest = s;
+    if (cur != null && cur != s) {
+      retire(cur);
+    }
+  }
+
+  synchronized void pin(PinnedSnapshot p) {
+    pinned.add(p);
+    offer(p);
+  }
+
+  private void retire(SnapshotInfo s) {
+    if (s instanceof PinnedSnapshot p) {
+      pinned.remove(p);
+      if (!p.retire()) {
+        retiring.add(p);
+      }
+    }
+  }
+
+  // Retired, possibly with a file still being written from their view.
+  private final List<PinnedSnapshot> retiring = new ArrayList<>();
+
+  /**
+   * Retires every pinned snapshot and waits for files being written from them: before Ratis
+   * replaces {@code sm/}, and before the node closes RocksDB.
+   */
+  void releaseAll() {
+    List<PinnedSnapshot> all;
+    synchronized (this) {
+      all = new ArrayList<>(pinned);
+      all.addAll(retiring);
+      pinned.clear();
+      retiring.clear();
+      SnapshotInfo cur = latest;
+      if (cur instanceof PinnedSnapshot) {
+        latest = latestFile;
+      }
+    }
+    for (PinnedSnapshot p : all) {
+      p.retireAndAwait();
+    }
+  }
+
+  /** A file written from a pinned snapshot (for a follower) is the latest file. */
+  synchronized void written(PinnedSnapshot p) {
+    SingleFileSnapshotInfo f = latestFile;
+    if (f == null || f.getIndex() <= p.getIndex()) {
+      latestFile =
+          new SingleFileSnapshotInfo(new FileInfo(p.file(), null), p.getTerm(), p.getIndex());
+    }
+    retiring.remove(p);
   }
 
   private List<Path> list() throws IOException {
@@ -74,13 +148,21 @@ final class SnapshotStorage implements StateMachineStorage {
     return dir().resolve(ScopeSnapshots.fileName(term, index));
   }
 
+  /** A file written now (an operator's snapshot) is the latest file and the latest snapshot. */
   synchronized void update(Path file, long term, long index) {
-    latest = new SingleFileSnapshotInfo(new FileInfo(file, null), term, index);
+    SingleFileSnapshotInfo f = new SingleFileSnapshotInfo(new FileInfo(file, null), term, index);
+    latestFile = f;
+    offer(f);
   }
 
   @Override
-  public @Nullable SingleFileSnapshotInfo getLatestSnapshot() {
+  public @Nullable SnapshotInfo getLatestSnapshot() {
     return latest;
+  }
+
+  /** The newest snapshot file in {@code sm/}, which may be older than the latest snapshot. */
+  @Nullable SingleFileSnapshotInfo latestFile() {
+    return latestFile;
   }
 
   @Override
@@ -89,8 +171,8 @@ final class SnapshotStorage implements StateMachineStorage {
   @Override
   public synchronized void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
     // Ratis calls this after every takeSnapshot, which is after every apply round while a snapshot
-    // is written in the background: list the directory only when there is a new snapshot.
-    SingleFileSnapshotInfo l = latest;
+    // is being made durable: list the directory only when there is a new file.
+    SingleFileSnapshotInfo l = latestFile;
     long now = l == null ? -1 : l.getIndex();
     if (now == cleanedAt) {
       return;

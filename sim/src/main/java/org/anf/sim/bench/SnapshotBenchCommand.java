@@ -13,9 +13,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * What writing one scope's snapshot file costs: the file an anchor writes every {@code
- * snapshot_every_entries} entries (and streams to a follower behind the purged log) is a full copy
- * of the scope, so its cost grows with the scope.
+ * What writing one scope's snapshot file costs: the file a leader writes for a follower behind the
+ * purged log, and an anchor for {@code anf snapshot save}, is a full copy of the scope, so its cost
+ * grows with the scope. (Automatic snapshots write no file: they flush RocksDB.)
  */
 @Command(
     name = "bench-snapshot",
@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
     description = {
       "Measure writing a scope's snapshot file: fill one node store (RocksDB, as an anchor opens"
           + " it) with a scope of N synthetic binds, then write its snapshot file from a RocksDB"
-          + " snapshot, as an anchor's background snapshot writer does, several times; print each"
+          + " snapshot, as a leader does for a follower behind its purged log, several times; print each"
           + " write's size, wall time and the writing thread's CPU time.",
       "A synthetic bind is five keys of the columns a real bind writes (binding, object, UID"
           + " register, outcome, lineage) with random values of 120, 200, 60, 250 and 640 bytes:"
