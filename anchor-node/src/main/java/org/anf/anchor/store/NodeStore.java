@@ -67,6 +67,12 @@ public final class NodeStore implements AutoCloseable {
   private final WriteOptions writeOptions;
   private final boolean walless;
   private final Path dir;
+  // Flushes, views and snapshot scans can run on threads the node does not stop before closing
+  // RocksDB (a group's stop snapshot, a file written for a follower): a native call on a closed
+  // RocksDB crashes the JVM, so these hold this shared and close() takes it exclusively.
+  private final java.util.concurrent.locks.ReentrantReadWriteLock life =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
+  private volatile boolean closed;
 
   /** (term, index) of the last Raft entry applied to a scope. */
   public record Applied(long term, long index) {
@@ -256,19 +262,24 @@ public final class NodeStore implements AutoCloseable {
    * Close it to let RocksDB drop the versions it pins.
    */
   public ScopeView view(long scope) {
-    org.rocksdb.Snapshot at = db.getSnapshot();
-    boolean ok = false;
-    try (ReadOptions ro = new ReadOptions().setSnapshot(at)) {
-      ScopeView view =
-          new ScopeView(scope, at, decode(db.get(applied, ro, Bytes.longBytes(scope))));
-      ok = true;
-      return view;
-    } catch (RocksDBException e) {
-      throw io("read", e);
-    } finally {
-      if (!ok) {
-        db.releaseSnapshot(at);
+    lockOpen("view");
+    try {
+      org.rocksdb.Snapshot at = db.getSnapshot();
+      boolean ok = false;
+      try (ReadOptions ro = new ReadOptions().setSnapshot(at)) {
+        ScopeView view =
+            new ScopeView(scope, at, decode(db.get(applied, ro, Bytes.longBytes(scope))));
+        ok = true;
+        return view;
+      } catch (RocksDBException e) {
+        throw io("read", e);
+      } finally {
+        if (!ok) {
+          db.releaseSnapshot(at);
+        }
       }
+    } finally {
+      life.readLock().unlock();
     }
   }
 
@@ -277,7 +288,7 @@ public final class NodeStore implements AutoCloseable {
     private final long scope;
     private final org.rocksdb.Snapshot at;
     private final Applied applied;
-    private boolean closed;
+    private boolean released;
 
     private ScopeView(long scope, org.rocksdb.Snapshot at, Applied applied) {
       this.scope = scope;
@@ -296,17 +307,31 @@ public final class NodeStore implements AutoCloseable {
 
     /** As {@link NodeStore#scanScope}, as of this view. */
     public void scan(boolean includeLineage, KeyValueView.Visitor visitor) {
-      if (closed) {
+      if (released) {
         throw new IllegalStateException("view of scope " + scope + " is closed");
       }
-      scanScope(scope, includeLineage, at, visitor);
+      lockOpen("snapshot scan");
+      try {
+        scanScope(scope, includeLineage, at, visitor);
+      } finally {
+        life.readLock().unlock();
+      }
     }
 
     @Override
     public void close() {
-      if (!closed) {
-        closed = true;
-        db.releaseSnapshot(at);
+      if (released) {
+        return;
+      }
+      released = true;
+      life.readLock().lock();
+      try {
+        // A closed RocksDB took its snapshots with it.
+        if (!NodeStore.this.closed) {
+          db.releaseSnapshot(at);
+        }
+      } finally {
+        life.readLock().unlock();
       }
     }
   }
@@ -385,10 +410,23 @@ public final class NodeStore implements AutoCloseable {
 
   /** Flushes memtables to SST files, making everything written so far durable on disk. */
   public void flush() {
+    lockOpen("flush");
     try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
       db.flush(fo, handles);
     } catch (RocksDBException e) {
       throw io("flush", e);
+    } finally {
+      life.readLock().unlock();
+    }
+  }
+
+  /** Takes the shared hold on the open store, or refuses once it is closed. */
+  private void lockOpen(String what) {
+    life.readLock().lock();
+    if (closed) {
+      life.readLock().unlock();
+      throw new AnfException(
+          ErrorCode.UNAVAILABLE, "RocksDB at " + dir + " is closed (" + what + " refused)");
     }
   }
 
@@ -407,6 +445,15 @@ public final class NodeStore implements AutoCloseable {
 
   @Override
   public void close() {
+    life.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    } finally {
+      life.writeLock().unlock();
+    }
     for (ColumnFamilyHandle h : handles) {
       h.close();
     }

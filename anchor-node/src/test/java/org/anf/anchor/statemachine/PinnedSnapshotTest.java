@@ -105,4 +105,18 @@ class PinnedSnapshotTest {
         .hasMessageContaining("superseded");
     assertThat(Files.exists(dir.resolve(ScopeSnapshots.fileName(1, 6)))).isFalse();
   }
+
+  @Test
+  void aStoreClosedUnderAPinnedSnapshotRefusesInsteadOfCrashing() throws Exception {
+    // A group's stop snapshot or a follower's file can outlive the node's RocksDB: a native call
+    // on a closed RocksDB would take the JVM down.
+    PinnedSnapshot p = pin();
+    node.close();
+    assertThatThrownBy(node::flush)
+        .isInstanceOf(org.anf.lineage.error.AnfException.class)
+        .hasMessageContaining("closed");
+    assertThatThrownBy(() -> node.view(SCOPE)).hasMessageContaining("closed");
+    assertThatThrownBy(p::getFiles).hasMessageContaining("closed");
+    assertThat(p.retire()).isTrue();
+  }
 }
