@@ -73,7 +73,12 @@ final class PinnedSnapshot implements SnapshotInfo {
     if (mine) {
       write(f);
     }
-    return f.join();
+    try {
+      return f.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      // The write's own error (a closed store, a full disk), not its wrapper.
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
   }
 
   private void write(CompletableFuture<List<FileInfo>> f) {

@@ -149,9 +149,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
     NodeStore.Applied at = view.applied();
     org.apache.ratis.statemachine.SnapshotInfo latest = storage.getLatestSnapshot();
     if (at.index() >= 0 && (latest == null || at.index() > latest.getIndex())) {
-      storage.pin(
-          new PinnedSnapshot(
-              scopeText(), view, storage.fileFor(at.term(), at.index()), storage::written));
+      storage.offer(pinned(view));
     } else {
       view.close();
     }
@@ -625,9 +623,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
         // Nothing else writes the scope while the apply thread is here.
         NodeStore.ScopeView view = registry.store().view(scopeId);
         at = view.applied();
-        PinnedSnapshot pinned =
-            new PinnedSnapshot(
-                scopeText(), view, storage.fileFor(at.term(), at.index()), storage::written);
+        PinnedSnapshot pinned = pinned(view);
         if (stopping) {
           long started = System.nanoTime();
           try {
@@ -681,6 +677,13 @@ public final class ScopeStateMachine extends BaseStateMachine {
 
   private record PendingSnapshot(PinnedSnapshot pinned, CompletableFuture<Long> flushed) {}
 
+  /** The scope as {@code view} froze it, as a snapshot whose file goes beside the others. */
+  private PinnedSnapshot pinned(NodeStore.ScopeView view) {
+    NodeStore.Applied at = view.applied();
+    return new PinnedSnapshot(
+        scopeText(), view, storage.fileFor(at.term(), at.index()), storage::written);
+  }
+
   /** Flushes RocksDB on a thread of its own; the future gives the flush's wall time (ns). */
   private PendingSnapshot startFlush(PinnedSnapshot pinned) {
     long index = pinned.getIndex();
@@ -722,7 +725,7 @@ public final class ScopeStateMachine extends BaseStateMachine {
 
   /** On the apply thread, once a pinned snapshot's state is on disk. */
   private void snapshotDurable(PinnedSnapshot pinned, long flushNanos, boolean background) {
-    storage.pin(pinned);
+    storage.offer(pinned);
     compactLineage(store());
     LOG.info(
         "scope {}: snapshot at index {}: RocksDB flushed in {} ms{}; a file is written only if a"

@@ -30,8 +30,8 @@ final class SnapshotStorage implements StateMachineStorage {
   private volatile @Nullable Path dir;
   private volatile @Nullable SnapshotInfo latest;
   private volatile @Nullable SingleFileSnapshotInfo latestFile;
-  // Pinned snapshots whose view may still be held or read (guarded by this).
-  private final List<PinnedSnapshot> pinned = new ArrayList<>();
+  // Replaced pinned snapshots with a file still being written from their view (guarded by this).
+  private final List<PinnedSnapshot> retiring = new ArrayList<>();
   private long cleanedAt = Long.MIN_VALUE;
 
   @Override
@@ -88,22 +88,11 @@ final class SnapshotStorage implements StateMachineStorage {
     }
   }
 
-  synchronized void pin(PinnedSnapshot p) {
-    pinned.add(p);
-    offer(p);
-  }
-
   private void retire(SnapshotInfo s) {
-    if (s instanceof PinnedSnapshot p) {
-      pinned.remove(p);
-      if (!p.retire()) {
-        retiring.add(p);
-      }
+    if (s instanceof PinnedSnapshot p && !p.retire()) {
+      retiring.add(p);
     }
   }
-
-  // Retired, possibly with a file still being written from their view.
-  private final List<PinnedSnapshot> retiring = new ArrayList<>();
 
   /**
    * Retires every pinned snapshot and waits for files being written from them: before Ratis
@@ -112,12 +101,11 @@ final class SnapshotStorage implements StateMachineStorage {
   void releaseAll() {
     List<PinnedSnapshot> all;
     synchronized (this) {
-      all = new ArrayList<>(pinned);
-      all.addAll(retiring);
-      pinned.clear();
+      all = new ArrayList<>(retiring);
       retiring.clear();
-      SnapshotInfo cur = latest;
-      if (cur instanceof PinnedSnapshot) {
+      // Only the latest snapshot can be pinned and not retired.
+      if (latest instanceof PinnedSnapshot p) {
+        all.add(p);
         latest = latestFile;
       }
     }

@@ -80,13 +80,33 @@ class PinnedSnapshotTest {
   @Test
   void callersAtOnceShareOneWrite() throws Exception {
     PinnedSnapshot p = pin();
-    List<CompletableFuture<List<FileInfo>>> calls =
-        java.util.stream.IntStream.range(0, 4)
-            .mapToObj(i -> CompletableFuture.supplyAsync(p::getFiles))
-            .toList();
-    List<FileInfo> first = calls.get(0).join();
-    for (CompletableFuture<List<FileInfo>> f : calls) {
-      assertThat(f.join()).isSameAs(first);
+    // Four threads of their own, released together (the common pool may have only one).
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(4);
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    try {
+      List<CompletableFuture<List<FileInfo>>> calls =
+          java.util.stream.IntStream.range(0, 4)
+              .mapToObj(
+                  i ->
+                      CompletableFuture.supplyAsync(
+                          () -> {
+                            try {
+                              go.await();
+                            } catch (InterruptedException e) {
+                              Thread.currentThread().interrupt();
+                            }
+                            return p.getFiles();
+                          },
+                          pool))
+              .toList();
+      go.countDown();
+      List<FileInfo> first = calls.get(0).join();
+      for (CompletableFuture<List<FileInfo>> f : calls) {
+        assertThat(f.join()).isSameAs(first);
+      }
+    } finally {
+      pool.shutdownNow();
     }
     assertThat(written).hasValue(1);
     p.retireAndAwait();
