@@ -12,7 +12,8 @@ public interface LinkFaults {
    * One directed link's state.
    *
    * @param cut messages on the link are not delivered
-   * @param blackhole when cut: swallowed silently (callers time out) rather than refused at once
+   * @param blackhole when cut: silent rather than refused at once: a unary request is lost, a
+   *     stream's messages are held until the link is back (callers time out meanwhile)
    * @param delayMs when not cut: each message is delivered this much later, in order
    */
   record Link(boolean cut, boolean blackhole, long delayMs) {

@@ -11,13 +11,15 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One intercepted call on anchor {@code self} from {@code from}: request messages cross the link
- * {@code from->self} (cut: refused or swallowed; delayed: delivered later, in order), replies cross
- * {@code self->from} (cut: a unary call whose reply was lost ends UNAVAILABLE; a stream breaks,
- * UNAVAILABLE, since a connection never drops one message of a stream and carries on). {@code
- * ServiceGate} (gRPC) and {@code RaftGate} (Ratis's shaded gRPC) are the same code for the two
- * flavours; change both together.
+ * {@code from->self} (cut: refused; cut silently: a unary request lost, a stream's messages held
+ * until the link is back; delayed: delivered later, in order), replies cross {@code self->from}
+ * (cut: a unary call whose reply was lost ends UNAVAILABLE; a stream breaks, UNAVAILABLE, since a
+ * connection never drops one message of a stream and carries on). {@code ServiceGate} (gRPC) and
+ * {@code RaftGate} (Ratis's shaded gRPC) are the same code for the two flavours; change both
+ * together.
  */
 public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
+  private static final long HOLD_POLL_NANOS = 20_000_000L;
   private final LinkFaults links;
   private final String from;
   private final String self;
@@ -158,10 +160,24 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
     if (crossesLink) {
       LinkFaults.Link f = links.link(from, self);
       if (f.cut()) {
-        links.dropped();
-        if (!f.blackhole() && closeByGate("sim: link " + from + "->" + self + " is cut")) {
-          deliverAlways(app::onCancel);
+        if (!f.blackhole()) {
+          links.dropped();
+          if (closeByGate("sim: link " + from + "->" + self + " is cut")) {
+            deliverAlways(app::onCancel);
+          }
+          return;
         }
+        if (getMethodDescriptor().getType().clientSendsOneMessage()) {
+          // A unary call's request is lost: its caller times out.
+          links.dropped();
+          return;
+        }
+        // A stream over a silent link is held, as TCP holds it, and goes on in order once the link
+        // is back. Swallowing one message instead stalled the stream for good: gRPC asks for the
+        // next message only after the server took this one, and Ratis keeps a stream that times
+        // out.
+        links.delayed();
+        hold(event);
         return;
       }
       delayMs = f.delayMs();
@@ -170,6 +186,34 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
       links.delayed();
     }
     schedule(event, delayMs, true);
+  }
+
+  /** Queues {@code event}, and everything after it, until the link {@code from->self} is up. */
+  private void hold(Runnable event) {
+    synchronized (this) {
+      chained = true;
+      tail =
+          tail.thenCompose(v -> whenUp())
+              .thenRun(
+                  () -> {
+                    if (!isClosed()) {
+                      runQuietly(event);
+                    }
+                  });
+    }
+  }
+
+  /** Completes once the link {@code from->self} is no longer cut (polled), or the call is over. */
+  private CompletableFuture<Void> whenUp() {
+    if (!links.link(from, self).cut() || isClosed()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<Void> tick = links.at(System.nanoTime() + HOLD_POLL_NANOS);
+    if (tick.isDone()) {
+      // The links' timer is gone (the fabric is closing): stop holding.
+      return tick;
+    }
+    return tick.thenCompose(v -> whenUp());
   }
 
   private void deliverAlways(Runnable event) {

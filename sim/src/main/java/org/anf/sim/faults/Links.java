@@ -20,7 +20,7 @@ import org.anf.anchor.faults.LinkFaults;
  * not named here (the checker, {@code observer}) are never faulted.
  */
 public final class Links implements LinkFaults, AutoCloseable {
-  /** How a cut link behaves: refuse at once (UNAVAILABLE), or swallow silently (timeouts). */
+  /** How a cut link behaves: refuse at once (UNAVAILABLE), or stay silent (timeouts). */
   public enum DropMode {
     FAIL_FAST,
     BLACKHOLE

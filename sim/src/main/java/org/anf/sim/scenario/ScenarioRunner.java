@@ -55,6 +55,7 @@ import org.jspecify.annotations.Nullable;
  * resolve s0@x via 1 [consistency=any|bounded|linearizable]   through c1's AnfResolver
  * eventually resolve ...                     repeats (up to 30 s) until the expect below holds
  * partition 1|2,3        partition 1,c1|2,3  cut 1-&gt;2      delay 1-&gt;2 200ms
+ * partition 1|2,3 blackhole                  cut 1-&gt;2 blackhole: silent, not refused
  * crash 2     restart 2     heal     stabilize     wait 3s
  * await leader 2,3                           until one of them leads every scope they govern
  * await stale 1                              until anchor 1 marks its own answers stale
@@ -554,7 +555,9 @@ public final class ScenarioRunner implements AutoCloseable {
   }
 
   private Result partition(String spec) {
-    String[] sides = spec.trim().split("\\|");
+    String[] words = spec.trim().split("\\s+");
+    Links.DropMode mode = dropMode(words, 1);
+    String[] sides = words[0].split("\\|");
     if (sides.length != 2) {
       throw new IllegalArgumentException("a partition is SIDE|SIDE, e.g. 1|2,3");
     }
@@ -566,14 +569,33 @@ public final class ScenarioRunner implements AutoCloseable {
     for (String s : sides[1].split(",")) {
       b.add(endpoint(s.trim()));
     }
-    fabric().links().partition(a, b, Links.DropMode.FAIL_FAST);
-    return note("partitioned " + a + " from " + b);
+    fabric().links().partition(a, b, mode);
+    return note("partitioned " + a + " from " + b + describe(mode));
   }
 
   private Result cut(String[] w) {
     String[] ends = w[1].split("->");
-    fabric().links().cut(endpoint(ends[0]), endpoint(ends[1]), Links.DropMode.FAIL_FAST);
-    return note("cut " + w[1]);
+    Links.DropMode mode = dropMode(w, 2);
+    fabric().links().cut(endpoint(ends[0]), endpoint(ends[1]), mode);
+    return note("cut " + w[1] + describe(mode));
+  }
+
+  /** {@code blackhole} after a cut: silent (callers time out); otherwise refused at once. */
+  private static Links.DropMode dropMode(String[] w, int at) {
+    if (w.length <= at) {
+      return Links.DropMode.FAIL_FAST;
+    }
+    if (w.length == at + 1 && w[at].equals("blackhole")) {
+      return Links.DropMode.BLACKHOLE;
+    }
+    throw new IllegalArgumentException(
+        "after the links, only 'blackhole' may follow, not '"
+            + String.join(" ", List.of(w).subList(at, w.length))
+            + "'");
+  }
+
+  private static String describe(Links.DropMode mode) {
+    return mode == Links.DropMode.BLACKHOLE ? " (blackhole)" : "";
   }
 
   private Result delay(String[] w) {
