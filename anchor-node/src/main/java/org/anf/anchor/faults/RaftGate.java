@@ -1,6 +1,7 @@
 package org.anf.anchor.faults;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.apache.ratis.thirdparty.io.grpc.ForwardingServerCall;
 import org.apache.ratis.thirdparty.io.grpc.ForwardingServerCallListener;
 import org.apache.ratis.thirdparty.io.grpc.Metadata;
@@ -164,17 +165,7 @@ final class RaftGate<Q, R> extends ForwardingServerCall.SimpleForwardingServerCa
 
   /** Queues {@code event}, and everything after it, until the link {@code from->self} is up. */
   private void hold(Runnable event) {
-    synchronized (this) {
-      chained = true;
-      tail =
-          tail.thenCompose(v -> whenUp())
-              .thenRun(
-                  () -> {
-                    if (!closed()) {
-                      runQuietly(event);
-                    }
-                  });
-    }
+    chain(this::whenUp, event, true);
   }
 
   /** Completes once the link {@code from->self} is no longer cut (polled), or the call is over. */
@@ -195,23 +186,46 @@ final class RaftGate<Q, R> extends ForwardingServerCall.SimpleForwardingServerCa
   }
 
   private void schedule(Runnable event, long delayMs, boolean unlessClosed) {
+    boolean queued;
     synchronized (this) {
-      if (chained || delayMs > 0) {
-        // Once one message waits, every later one queues behind it: a link delivers in order.
-        chained = true;
-        long due = System.nanoTime() + delayMs * 1_000_000L;
-        tail =
-            tail.thenCompose(v -> links.at(due))
-                .thenRun(
-                    () -> {
-                      if (!unlessClosed || !closed()) {
-                        runQuietly(event);
-                      }
-                    });
-        return;
-      }
+      // Once one message waits, every later one queues behind it: a link delivers in order.
+      queued = chained || delayMs > 0;
     }
-    event.run();
+    if (!queued) {
+      event.run();
+      return;
+    }
+    long due = System.nanoTime() + delayMs * 1_000_000L;
+    chain(() -> links.at(due), event, unlessClosed);
+  }
+
+  /**
+   * Runs {@code event} once everything queued before it ran and {@code ready} completes. Never
+   * under this gate's lock: the server's callbacks take locks of their own and then send through
+   * this gate (Ratis replies while holding its stream observer's lock), so running one here under
+   * the lock deadlocked a delayed Raft stream against its own reply, and the anchor's close then
+   * waited for it forever.
+   */
+  private void chain(
+      Supplier<CompletableFuture<Void>> ready, Runnable event, boolean unlessClosed) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    CompletableFuture<Void> previous;
+    synchronized (this) {
+      chained = true;
+      previous = tail;
+      tail = done;
+    }
+    var unused =
+        previous
+            .thenCompose(v -> ready.get())
+            .thenRun(
+                () -> {
+                  if (!unlessClosed || !closed()) {
+                    runQuietly(event);
+                  }
+                })
+            // Whatever became of this one, the next one goes on.
+            .whenComplete((v, e) -> done.complete(null));
   }
 
   private static void runQuietly(Runnable r) {

@@ -7,6 +7,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -190,17 +191,7 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
 
   /** Queues {@code event}, and everything after it, until the link {@code from->self} is up. */
   private void hold(Runnable event) {
-    synchronized (this) {
-      chained = true;
-      tail =
-          tail.thenCompose(v -> whenUp())
-              .thenRun(
-                  () -> {
-                    if (!isClosed()) {
-                      runQuietly(event);
-                    }
-                  });
-    }
+    chain(this::whenUp, event, true);
   }
 
   /** Completes once the link {@code from->self} is no longer cut (polled), or the call is over. */
@@ -221,23 +212,46 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
   }
 
   private void schedule(Runnable event, long delayMs, boolean unlessClosed) {
+    boolean queued;
     synchronized (this) {
-      if (chained || delayMs > 0) {
-        // Once one message waits, every later one queues behind it: a link delivers in order.
-        chained = true;
-        long due = System.nanoTime() + delayMs * 1_000_000L;
-        tail =
-            tail.thenCompose(v -> links.at(due))
-                .thenRun(
-                    () -> {
-                      if (!unlessClosed || !isClosed()) {
-                        runQuietly(event);
-                      }
-                    });
-        return;
-      }
+      // Once one message waits, every later one queues behind it: a link delivers in order.
+      queued = chained || delayMs > 0;
     }
-    event.run();
+    if (!queued) {
+      event.run();
+      return;
+    }
+    long due = System.nanoTime() + delayMs * 1_000_000L;
+    chain(() -> links.at(due), event, unlessClosed);
+  }
+
+  /**
+   * Runs {@code event} once everything queued before it ran and {@code ready} completes. Never
+   * under this gate's lock: the server's callbacks take locks of their own and then send through
+   * this gate (Ratis replies while holding its stream observer's lock), so running one here under
+   * the lock deadlocked a delayed Raft stream against its own reply, and the anchor's close then
+   * waited for it forever.
+   */
+  private void chain(
+      Supplier<CompletableFuture<Void>> ready, Runnable event, boolean unlessClosed) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    CompletableFuture<Void> previous;
+    synchronized (this) {
+      chained = true;
+      previous = tail;
+      tail = done;
+    }
+    var unused =
+        previous
+            .thenCompose(v -> ready.get())
+            .thenRun(
+                () -> {
+                  if (!unlessClosed || !isClosed()) {
+                    runQuietly(event);
+                  }
+                })
+            // Whatever became of this one, the next one goes on.
+            .whenComplete((v, e) -> done.complete(null));
   }
 
   private static void runQuietly(Runnable r) {
