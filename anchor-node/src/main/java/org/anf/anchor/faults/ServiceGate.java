@@ -6,8 +6,6 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.Status;
-import java.util.concurrent.CompletableFuture;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,14 +18,12 @@ import org.jspecify.annotations.Nullable;
  * together.
  */
 public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
-  private static final long HOLD_POLL_NANOS = 20_000_000L;
   private final LinkFaults links;
   private final String from;
   private final String self;
   private boolean closedByGate;
   private boolean replyLost;
-  private boolean chained;
-  private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+  private final Deliveries deliveries;
   private volatile ServerCall.@Nullable Listener<Q> appListener;
 
   private ServiceGate(ServerCall<Q, R> call, LinkFaults links, String from, String self) {
@@ -35,6 +31,7 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
     this.links = links;
     this.from = from;
     this.self = self;
+    this.deliveries = new Deliveries(links, from, self, this::isClosed);
   }
 
   /** Starts {@code call} from {@code from} through the links; the listener the server gets. */
@@ -178,7 +175,7 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
         // next message only after the server took this one, and Ratis keeps a stream that times
         // out.
         links.delayed();
-        hold(event);
+        deliveries.whenLinkUp(event);
         return;
       }
       delayMs = f.delayMs();
@@ -186,79 +183,10 @@ public final class ServiceGate<Q, R> extends ForwardingServerCall.SimpleForwardi
     if (delayMs > 0) {
       links.delayed();
     }
-    schedule(event, delayMs, true);
-  }
-
-  /** Queues {@code event}, and everything after it, until the link {@code from->self} is up. */
-  private void hold(Runnable event) {
-    chain(this::whenUp, event, true);
-  }
-
-  /** Completes once the link {@code from->self} is no longer cut (polled), or the call is over. */
-  private CompletableFuture<Void> whenUp() {
-    if (!links.link(from, self).cut() || isClosed()) {
-      return CompletableFuture.completedFuture(null);
-    }
-    CompletableFuture<Void> tick = links.at(System.nanoTime() + HOLD_POLL_NANOS);
-    if (tick.isDone()) {
-      // The links' timer is gone (the fabric is closing): stop holding.
-      return tick;
-    }
-    return tick.thenCompose(v -> whenUp());
+    deliveries.after(delayMs, event, true);
   }
 
   private void deliverAlways(Runnable event) {
-    schedule(event, 0, false);
-  }
-
-  private void schedule(Runnable event, long delayMs, boolean unlessClosed) {
-    boolean queued;
-    synchronized (this) {
-      // Once one message waits, every later one queues behind it: a link delivers in order.
-      queued = chained || delayMs > 0;
-    }
-    if (!queued) {
-      event.run();
-      return;
-    }
-    long due = System.nanoTime() + delayMs * 1_000_000L;
-    chain(() -> links.at(due), event, unlessClosed);
-  }
-
-  /**
-   * Runs {@code event} once everything queued before it ran and {@code ready} completes. Never
-   * under this gate's lock: the server's callbacks take locks of their own and then send through
-   * this gate (Ratis replies while holding its stream observer's lock), so running one here under
-   * the lock deadlocked a delayed Raft stream against its own reply, and the anchor's close then
-   * waited for it forever.
-   */
-  private void chain(
-      Supplier<CompletableFuture<Void>> ready, Runnable event, boolean unlessClosed) {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    CompletableFuture<Void> previous;
-    synchronized (this) {
-      chained = true;
-      previous = tail;
-      tail = done;
-    }
-    var unused =
-        previous
-            .thenCompose(v -> ready.get())
-            .thenRun(
-                () -> {
-                  if (!unlessClosed || !isClosed()) {
-                    runQuietly(event);
-                  }
-                })
-            // Whatever became of this one, the next one goes on.
-            .whenComplete((v, e) -> done.complete(null));
-  }
-
-  private static void runQuietly(Runnable r) {
-    try {
-      r.run();
-    } catch (RuntimeException e) {
-      // A delayed delivery to a call the server already finished: nothing to deliver to.
-    }
+    deliveries.after(0, event, false);
   }
 }

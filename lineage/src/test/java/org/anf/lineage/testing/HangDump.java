@@ -8,7 +8,8 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 /**
  * Turns a test's timeout (junit-platform.properties sets one for every test) into a failure whose
  * message holds the stacks of the threads in anf, Ratis's state machine updater or RocksDB. CI
- * keeps only the tail of the build log, and a hang without its stacks cannot be read there.
+ * keeps only the tail of the build log, and a hang without its stacks cannot be read there. (A
+ * compact {@code org.anf.anchor.dev.ThreadDumps}: lineage's tests cannot reach anchor-node.)
  * Registered for every test through the ServiceLoader (extension autodetection).
  */
 public final class HangDump implements TestExecutionExceptionHandler {
@@ -28,12 +29,24 @@ public final class HangDump implements TestExecutionExceptionHandler {
   /** The threads with a frame of interest, each with its state, lock and top frames. */
   static String dump() {
     StringBuilder sb = new StringBuilder();
-    for (ThreadInfo t : ManagementFactory.getThreadMXBean().dumpAllThreads(true, true)) {
+    java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long[] deadlocked = mx.findDeadlockedThreads();
+    if (deadlocked != null) {
+      sb.append("deadlocked thread ids: ")
+          .append(java.util.Arrays.toString(deadlocked))
+          .append('\n');
+    }
+    for (ThreadInfo t : mx.dumpAllThreads(true, true)) {
       StackTraceElement[] stack = t.getStackTrace();
       if (!interesting(stack)) {
         continue;
       }
-      sb.append('"').append(t.getThreadName()).append("\" ").append(t.getThreadState());
+      sb.append('"')
+          .append(t.getThreadName())
+          .append("\" #")
+          .append(t.getThreadId())
+          .append(' ')
+          .append(t.getThreadState());
       if (t.getLockName() != null) {
         sb.append(" on ").append(t.getLockName());
       }
